@@ -1,0 +1,1 @@
+ftsb_unit_test(test_strbuf SOURCES ${CMAKE_CURRENT_LIST_DIR}/test_strbuf.c)
