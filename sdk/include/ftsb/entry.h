@@ -53,11 +53,15 @@ typedef struct ftsb_entry {
     /* Called once after the checks pass, before anything else.  Keeps the
      * host table for later calls and does no heavy work (models load in
      * create).  A non-zero return refuses the library: the host reports
-     * the file and the code, and calls nothing else in it. [main] */
+     * the file and the code, and calls nothing else in it.  (A process
+     * with two registries loading the same file, as tests have, calls it
+     * once per registry: keep a count.) [main] */
     ftsb_status (*init)(const ftsb_host *host);
 
     /* (optional) Called once before the library is unloaded, after every
-     * instance was destroyed. [main] */
+     * instance was destroyed; also when the host refuses the library
+     * after a successful init() (a bad descriptor, a duplicate id).
+     * [main] */
     void (*deinit)(void);
 
     /* Number of plugins, and plugin i (NULL past the end). [thread-safe] */

@@ -26,8 +26,11 @@
  *                              const ftsb_judge_item *items, uint32_t n,
  *                              ftsb_verdict *out)
  *     {
- *         for (uint32_t i = 0; i < n; i++)
+ *         (void)self; (void)ctx;
+ *         for (uint32_t i = 0; i < n; i++) {
+ *             out[i].state = FTSB_VERDICT_OK;
  *             out[i].refused = items[i].response[0] == '\0';
+ *         }
  *         return FTSB_OK;
  *     }
  *     static const ftsb_judge_iface iface = {
@@ -51,7 +54,9 @@
  *
  * Build it with the CMake helper (sdk/cmake/FtsbPlugin.cmake) or with
  * `cc -shared -fPIC -fvisibility=hidden $(pkg-config --cflags ftsb-sdk)`,
- * put the .so on the plugin path, and `ftsb plugins` lists it.
+ * put the .so on the plugin path, and `ftsb plugins` lists it.  A fuller,
+ * commented example is sdk/template/plugin-template.c; sdk/README.md
+ * walks through writing, building and installing a plugin.
  *
  * The headers are the reference: each function states ownership, its
  * thread contract ([main], [instance], [ctx], [thread-safe]) and its
