@@ -45,6 +45,8 @@ ftsb_status session_store(struct session *s, struct store **out,
 }
 
 static ftsb_status h_fail(ftsb_ctx *ctx, ftsb_status code, const char *fmt,
+                          ...) FTSB_PRINTF(3, 4);
+static ftsb_status h_fail(ftsb_ctx *ctx, ftsb_status code, const char *fmt,
                           ...)
 {
     va_list ap;
@@ -57,6 +59,8 @@ static ftsb_status h_fail(ftsb_ctx *ctx, ftsb_status code, const char *fmt,
     return code;
 }
 
+static void h_log(ftsb_ctx *ctx, int32_t level, const char *fmt, ...)
+    FTSB_PRINTF(3, 4);
 static void h_log(ftsb_ctx *ctx, int32_t level, const char *fmt, ...)
 {
     va_list ap;
@@ -94,6 +98,8 @@ static ftsb_status h_buf_append(ftsb_buf *buf, const char *data, size_t len)
     return strbuf_add((struct strbuf *)buf, data, len);
 }
 
+static ftsb_status h_buf_printf(ftsb_buf *buf, const char *fmt, ...)
+    FTSB_PRINTF(2, 3);
 static ftsb_status h_buf_printf(ftsb_buf *buf, const char *fmt, ...)
 {
     va_list ap;

@@ -36,7 +36,10 @@ ftsb_status err_prefix(struct err *e, const char *fmt, ...)
     vsnprintf(prefix, sizeof prefix, fmt, ap);
     va_end(ap);
     memcpy(old, e->msg, sizeof old);
-    snprintf(e->msg, sizeof e->msg, "%s: %s", prefix, old);
+    /* Truncation is acceptable: the message stays NUL-terminated. */
+    if (snprintf(e->msg, sizeof e->msg, "%s: %.*s", prefix,
+                 (int)(sizeof e->msg - 1), old) < 0)
+        e->msg[0] = '\0';
     return e->code;
 }
 

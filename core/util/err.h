@@ -23,7 +23,7 @@ struct err {
 ftsb_status err_set(struct err *e, ftsb_status code, const char *fmt, ...)
     FTSB_PRINTF(3, 4);
 ftsb_status err_setv(struct err *e, ftsb_status code, const char *fmt,
-                     va_list ap);
+                     va_list ap) FTSB_PRINTF(3, 0);
 
 /* Prepends "prefix: " to the message already recorded; returns e->code. */
 ftsb_status err_prefix(struct err *e, const char *fmt, ...) FTSB_PRINTF(2, 3);

@@ -11,7 +11,8 @@
 
 void log_set_level(int level);   /* FTSB_LOG_*; default FTSB_LOG_INFO */
 int log_level(void);
-void log_msgv(int level, const char *label, const char *fmt, va_list ap);
+void log_msgv(int level, const char *label, const char *fmt, va_list ap)
+    FTSB_PRINTF(3, 0);
 void log_msg(int level, const char *label, const char *fmt, ...)
     FTSB_PRINTF(3, 4);
 

@@ -29,7 +29,8 @@ ftsb_status strbuf_addstr(struct strbuf *sb, const char *s);
 ftsb_status strbuf_addch(struct strbuf *sb, int c);
 ftsb_status strbuf_addf(struct strbuf *sb, const char *fmt, ...)
     FTSB_PRINTF(2, 3);
-ftsb_status strbuf_vaddf(struct strbuf *sb, const char *fmt, va_list ap);
+ftsb_status strbuf_vaddf(struct strbuf *sb, const char *fmt, va_list ap)
+    FTSB_PRINTF(2, 0);
 void strbuf_reset(struct strbuf *sb);
 /* Hands the contents to the caller (malloc'd, free() it); sb is emptied.
  * Returns NULL when out of memory. */
