@@ -128,13 +128,10 @@ static void add_row_table(lua_State *L, struct ftsb_dataset *ds, int t,
         lua_check_chat(L, -2, msgs, &ex.chat);
     }
     err_clear(&err);
-    st = dataset_add(ds, &ex);
+    st = dataset_add_err(ds, &ex, &err);
     if (st)
         lua_errorf(L, "dataset row %d: %s", (int)rowno,
-                   st == FTSB_E_NOMEM ? "out of memory"
-                                      : "invalid text (not UTF-8, or a "
-                                        "message role other than system, "
-                                        "user or assistant)");
+                   err.msg[0] ? err.msg : ftsb_status_str(st));
     lua_settop(L, t);
 }
 

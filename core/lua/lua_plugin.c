@@ -467,8 +467,8 @@ static int m_dataset(lua_State *L)
 {
     struct instance *a = lua_check_instance(L, 1, FTSB_KIND_ATTACK);
     struct ftsb_dataset *ds = dataset_new(a->label);
-    struct ftsb_dataset_sink sink = {ds};
     struct ftsb_ctx ctx;
+    struct ftsb_dataset_sink sink = {ds, &ctx};
     struct err err;
     ftsb_status st;
 

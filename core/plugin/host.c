@@ -206,7 +206,7 @@ static void h_dataset_free(ftsb_dataset *ds)
 static ftsb_status h_dataset_add(ftsb_dataset_sink *sink,
                                  const ftsb_example *ex)
 {
-    return dataset_add(sink->ds, ex);
+    return dataset_add_err(sink->ds, ex, sink->ctx ? &sink->ctx->err : NULL);
 }
 
 void metric_values_release(struct metric_values *mv)

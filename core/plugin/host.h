@@ -14,6 +14,7 @@
 
 struct ftsb_dataset_sink {
     struct ftsb_dataset *ds;
+    struct ftsb_ctx *ctx;       /* where a refused row's reason goes */
 };
 
 struct metric_values {
