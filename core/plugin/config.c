@@ -253,7 +253,7 @@ static ftsb_status take_entry(struct ftsb_config *cfg, const char *key,
 ftsb_status config_put_json(struct ftsb_config *cfg, const char *key,
                             cJSON *value, struct err *err)
 {
-    struct cfg_entry *e;
+    struct cfg_entry *e = NULL;
     ftsb_status st;
 
     if ((st = take_entry(cfg, key, &e, err)) ||
@@ -269,7 +269,7 @@ ftsb_status config_put_json(struct ftsb_config *cfg, const char *key,
 ftsb_status config_put_backend(struct ftsb_config *cfg, const char *key,
                                struct instance *backend, struct err *err)
 {
-    struct cfg_entry *e;
+    struct cfg_entry *e = NULL;
     ftsb_status st = take_entry(cfg, key, &e, err);
 
     if (st)
@@ -288,7 +288,7 @@ ftsb_status config_put_dataset(struct ftsb_config *cfg, const char *key,
                                void (*release)(void *ud), void *ud,
                                struct err *err)
 {
-    struct cfg_entry *e;
+    struct cfg_entry *e = NULL;
     ftsb_status st = take_entry(cfg, key, &e, err);
 
     if (st)

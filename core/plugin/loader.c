@@ -886,19 +886,36 @@ static int is_dir(const char *path)
 #define FTSB_PLUGIN_INSTALL_DIR ""
 #endif
 
+#ifndef FTSB_BUILD_ROOT
+#define FTSB_BUILD_ROOT ""
+#endif
+
+/* Non-zero when the running program lives in the build tree: it then uses
+ * the plugins built beside it, and an installed copy of the same program
+ * uses the installed ones, never the build tree's. */
+static int running_from_build_tree(void)
+{
+    char exe[PATH_MAX];
+    ssize_t n = readlink("/proc/self/exe", exe, sizeof exe - 1);
+    size_t root = strlen(FTSB_BUILD_ROOT);
+
+    if (n <= 0 || root == 0)
+        return 0;
+    exe[n] = '\0';
+    return strncmp(exe, FTSB_BUILD_ROOT, root) == 0 && exe[root] == '/';
+}
+
 ftsb_status loader_default_path(const char *cli_path, struct strbuf *out)
 {
     struct strbuf path = STRBUF_INIT;
     ftsb_status status = FTSB_E_NOMEM;
+    const char *dir = running_from_build_tree() ? FTSB_PLUGIN_BUILD_DIR
+                                                : FTSB_PLUGIN_INSTALL_DIR;
 
     if (add_elements(&path, cli_path) ||
         add_elements(&path, getenv("FTSB_PLUGIN_PATH")))
         goto done;
-    if (is_dir(FTSB_PLUGIN_BUILD_DIR) &&
-        add_elements(&path, FTSB_PLUGIN_BUILD_DIR))
-        goto done;
-    if (is_dir(FTSB_PLUGIN_INSTALL_DIR) &&
-        add_elements(&path, FTSB_PLUGIN_INSTALL_DIR))
+    if (is_dir(dir) && add_elements(&path, dir))
         goto done;
     /* out may already hold a list: extend it, all or nothing. */
     if (path.len && out->len && strbuf_grow(out, path.len + 1))
