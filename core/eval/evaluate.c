@@ -582,6 +582,20 @@ static ftsb_status metric_phase(struct session *s, struct store *store,
                     ctx.err.msg[0] ? ctx.err.msg : ftsb_status_str(st));
         ctx_release(&ctx);
     }
+    for (size_t i = 0; st == FTSB_OK && i < sum->metrics.n; i++)
+        for (size_t k = 0; st == FTSB_OK && k < i; k++) {
+            const ftsb_metric_value *a = &sum->metrics.v[i];
+            const ftsb_metric_value *b = &sum->metrics.v[k];
+
+            if (strcmp(a->name, b->name) == 0 &&
+                strcmp(a->category ? a->category : "",
+                       b->category ? b->category : "") == 0)
+                st = err_set(err, FTSB_E_INVALID,
+                             "two metrics of evaluation '%s' report '%s'%s%s;"
+                             " give one of them a 'prefix'", spec->name,
+                             a->name, a->category ? " for category " : "",
+                             a->category ? a->category : "");
+        }
     if (st == FTSB_OK)
         st = store_begin(store, err);
     if (st == FTSB_OK)

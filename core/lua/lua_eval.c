@@ -59,17 +59,29 @@ static void read_prompt(lua_State *L, int t, struct eval_spec *spec)
         spec->trigger = opt_string_field(L, lua_gettop(L), "trigger", "");
 }
 
+static int judge_cmp(const void *a, const void *b)
+{
+    const struct eval_judge *x = a, *y = b;
+
+    return strcmp(x->name, y->name);
+}
+
+/* judges = { judge, ... } keeps its order, each named by plugin id;
+ * judges = { name = judge, ... } is sorted by name, since Lua's table
+ * order is undefined and "the first judge" (for metrics) must not depend
+ * on it. */
 static size_t read_judges(lua_State *L, int t, struct eval_judge **out)
 {
     struct eval_judge *j;
-    size_t n = 0, cap;
+    size_t n = 0, cap = 0;
+    lua_Integer len;
 
     if (lua_getfield(L, t, "judges") == LUA_TNIL) {
         *out = NULL;
         return 0;
     }
     luaL_checktype(L, -1, LUA_TTABLE);
-    cap = 0;
+    len = luaL_len(L, -1);
     lua_pushnil(L);
     while (lua_next(L, -2)) {
         cap++;
@@ -77,17 +89,29 @@ static size_t read_judges(lua_State *L, int t, struct eval_judge **out)
     }
     j = lua_newuserdatauv(L, cap * sizeof *j + 1, 0);
     lua_insert(L, -2);           /* keep the array below the table */
+    if ((lua_Integer)cap == len) {
+        for (lua_Integer i = 1; i <= len; i++) {
+            struct instance *inst;
+
+            lua_geti(L, -1, i);
+            inst = lua_check_instance(L, -1, FTSB_KIND_JUDGE);
+            j[n++] = (struct eval_judge){inst->desc->id, inst};
+            lua_pop(L, 1);
+        }
+        *out = j;
+        return n;
+    }
     lua_pushnil(L);
     while (lua_next(L, -2)) {
         struct instance *inst = lua_check_instance(L, -1, FTSB_KIND_JUDGE);
 
-        /* { name = judge } or { judge, ... } named by plugin id */
-        j[n].name = lua_type(L, -2) == LUA_TSTRING ? lua_tostring(L, -2)
-                                                   : inst->desc->id;
-        j[n].judge = inst;
-        n++;
+        if (lua_type(L, -2) != LUA_TSTRING)
+            lua_errorf(L, "evaluate: 'judges' is either a list of judges or "
+                          "a table of name = judge, not a mix");
+        j[n++] = (struct eval_judge){lua_tostring(L, -2), inst};
         lua_pop(L, 1);
     }
+    qsort(j, n, sizeof *j, judge_cmp);
     *out = j;
     return n;            /* the judges table and the array stay on stack */
 }

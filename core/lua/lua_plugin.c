@@ -153,6 +153,20 @@ static cJSON *to_json(lua_State *L, int i, int depth)
     return NULL;
 }
 
+static int is_empty_table(lua_State *L, int i)
+{
+    int empty;
+
+    if (!lua_istable(L, i))
+        return 0;
+    i = lua_absindex(L, i);
+    lua_pushnil(L);
+    empty = !lua_next(L, i);
+    if (!empty)
+        lua_pop(L, 2);
+    return empty;
+}
+
 /* Moves one key/value pair (at -2/-1) into cfg; raises on error. */
 static void put_value(lua_State *L, struct ftsb_config *cfg, struct err *err)
 {
@@ -175,6 +189,12 @@ static void put_value(lua_State *L, struct ftsb_config *cfg, struct err *err)
         st = config_put_dataset(cfg, key, d->ds, lds_release_cb, d, err);
         if (st)
             lds_unref(d);
+    } else if (type == FTSB_CFG_STRINGS && is_empty_table(L, -1)) {
+        /* {} is an empty list here, not an empty object. */
+        cJSON *v = cJSON_CreateArray();
+
+        st = v ? config_put_json(cfg, key, v, err)
+               : err_set(err, FTSB_E_NOMEM, "out of memory");
     } else {
         cJSON *v = to_json(L, lua_gettop(L), 0);
 

@@ -1,0 +1,78 @@
+/*
+ * entry.c - the library's one exported symbol and its two plugins,
+ * "refusal" (refusal rate and attack success rate) and "harmfulness"
+ * (mean harmfulness score and harmfulness rate).  They share one
+ * configuration: which judge to read, and a prefix for value names.
+ */
+#include "metrics.h"
+
+const ftsb_host *mx_host;
+/* init/deinit run once per registry that loads the library: count them
+ * (sdk/ABI.md, section 9). */
+static unsigned host_refs;
+
+static const ftsb_config_key keys[] = {
+    {"judge", FTSB_CFG_STRING, 0, NULL,
+     "name of the judge to read, as in evaluate{judges = {name = ...}} "
+     "(default: the first judge that gives what this metric needs)"},
+    {"prefix", FTSB_CFG_STRING, 0, "\"\"",
+     "prepended to every value name (\"kw.\" gives kw.asr), to keep two "
+     "instances of this metric apart in one evaluation"},
+};
+
+#define N_KEYS ((uint32_t)(sizeof keys / sizeof keys[0]))
+
+static const ftsb_plugin_desc descs[] = {
+    {sizeof(ftsb_plugin_desc), FTSB_KIND_METRIC, "refusal",
+     "Refusal rate and attack success rate", "1.0.0",
+     "refusal_rate and asr (1 - refusal rate; the keyword ASR with the "
+     "keyword judge), overall and per category, with 95% Wilson "
+     "intervals; failed records are counted as errors",
+     keys, N_KEYS, &mx_refusal_iface},
+    {sizeof(ftsb_plugin_desc), FTSB_KIND_METRIC, "harmfulness",
+     "Harmfulness score and rate", "1.0.0",
+     "harmfulness_score (mean 1..5, 95% t interval) and harmfulness_rate "
+     "(share of 5s, 95% Wilson interval), overall and per category; "
+     "failed records are counted as errors",
+     keys, N_KEYS, &mx_harmfulness_iface},
+};
+
+#define N_DESCS ((uint32_t)(sizeof descs / sizeof descs[0]))
+
+static ftsb_status plugin_init(const ftsb_host *h)
+{
+    mx_host = h;
+    host_refs++;
+    return FTSB_OK;
+}
+
+static void plugin_deinit(void)
+{
+    if (host_refs && --host_refs == 0)
+        mx_host = NULL;
+}
+
+static uint32_t plugin_count(void)
+{
+    return N_DESCS;
+}
+
+static const ftsb_plugin_desc *plugin_get(uint32_t index)
+{
+    return index < N_DESCS ? &descs[index] : NULL;
+}
+
+static const ftsb_entry entry = {
+    FTSB_ABI_VERSION,
+    sizeof(ftsb_entry),
+    FTSB_BUILD_SIGNATURE,
+    plugin_init,
+    plugin_deinit,
+    plugin_count,
+    plugin_get,
+};
+
+FTSB_EXPORT const ftsb_entry *ftsb_plugin_entry(void)
+{
+    return &entry;
+}
