@@ -555,6 +555,18 @@ static ftsb_status metric_phase(struct session *s, struct store *store,
     if ((st = load_rows(store, run_id, s, spec, &rows, err)))
         return st;
     recs = calloc(rows.n + 1, sizeof *recs);
+    if (recs && spec->n_metrics == 0) {
+        /* Counts only: the run's stored metrics are kept as they are. */
+        for (size_t i = 0; i < rows.n; i++) {
+            sum->n_ok += rows.v[i].gen_state == FTSB_GEN_OK;
+            sum->n_filtered += rows.v[i].gen_state == FTSB_GEN_FILTERED;
+            sum->n_refused += rows.v[i].gen_state == FTSB_GEN_REFUSED;
+            sum->n_error += rows.v[i].gen_state == FTSB_GEN_ERROR;
+        }
+        free(recs);
+        rows_free(&rows);
+        return FTSB_OK;
+    }
     if (!recs) {
         rows_free(&rows);
         return err_set(err, FTSB_E_NOMEM, "out of memory");
@@ -639,7 +651,7 @@ ftsb_status eval_run(struct session *s, const struct eval_spec *spec,
     ftsb_status st;
 
     memset(sum, 0, sizeof *sum);
-    if ((st = check_spec(spec, err)) || (st = session_store(s, &store, err)))
+    if ((st = session_store(s, &store, err)))
         return st;
     if (run_key(spec, key))
         return err_set(err, FTSB_E_NOMEM, "out of memory");
@@ -650,6 +662,8 @@ ftsb_status eval_run(struct session *s, const struct eval_spec *spec,
         named.name = auto_name;
     }
     spec = &named;
+    if ((st = check_spec(spec, err)))
+        return st;
     sum->name = strdup(spec->name);
     if (!sum->name)
         return err_set(err, FTSB_E_NOMEM, "out of memory");

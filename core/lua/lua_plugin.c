@@ -57,11 +57,16 @@ struct instance *lua_check_instance(lua_State *L, int i, int32_t kind)
     struct instance **ud;
 
     if (kind == 0) {
-        struct instance *inst = lua_test_instance(L, i);
-
-        if (!inst)
-            luaL_typeerror(L, i, "plugin instance");
-        return inst;
+        for (int32_t k = 1; k <= 4; k++) {
+            ud = luaL_testudata(L, i, kind_meta[k]);
+            if (ud && !*ud)
+                lua_errorf(L, "attempt to use a closed %s",
+                           instance_kind_name(k));
+            if (ud)
+                return *ud;
+        }
+        luaL_typeerror(L, i, "plugin instance");
+        return NULL;
     }
     ud = luaL_checkudata(L, i, meta_of(kind));
     if (!*ud)

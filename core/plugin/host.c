@@ -8,6 +8,8 @@
  */
 #include "../ftsb_setup.h"
 
+#include <sys/stat.h>
+
 #include "../data/dataset.h"
 #include "../eval/generate.h"
 #include "../store/store.h"
@@ -29,14 +31,39 @@ void ctx_release(struct ftsb_ctx *ctx)
     progress_end(&ctx->progress);
 }
 
+/* The store's folder is created on first use, as `mkdir -p` would. */
+static ftsb_status make_parent_dirs(const char *path, struct err *err)
+{
+    char dir[4096];
+    size_t n = strlen(path);
+
+    if (n >= sizeof dir)
+        return err_set(err, FTSB_E_INVALID, "store path '%s' is too long",
+                       path);
+    memcpy(dir, path, n + 1);
+    for (char *p = dir + 1; *p; p++) {
+        if (*p != '/')
+            continue;
+        *p = '\0';
+        if (mkdir(dir, 0777) != 0 && errno != EEXIST)
+            return err_set(err, FTSB_E_IO, "cannot create folder '%s' for "
+                           "the run store: %s", dir, strerror(errno));
+        *p = '/';
+    }
+    return FTSB_OK;
+}
+
 ftsb_status session_store(struct session *s, struct store **out,
                           struct err *err)
 {
     ftsb_status st;
 
     if (!s->store) {
-        st = store_open(s->store_path ? s->store_path : "results/ftsb.db",
-                        &s->store, err);
+        const char *path = s->store_path ? s->store_path : "results/ftsb.db";
+
+        if ((st = make_parent_dirs(path, err)))
+            return st;
+        st = store_open(path, &s->store, err);
         if (st)
             return st;
     }

@@ -177,6 +177,8 @@ ftsb_status instance_adopt(struct instance *parent, void *self,
     /* No configuration of its own: a fine-tuned model is described by the
      * fingerprint its plugin computes (base model plus training). */
     inst->self = self;
+    inst->parent = parent;
+    instance_ref(parent);
     ctx_init(&ctx, parent->session, inst->label);
     st = compute_fingerprint(inst, &ctx);
     if (st)
@@ -201,6 +203,8 @@ void instance_unref(struct instance *inst)
     if (!inst || --inst->refs > 0)
         return;
     call_destroy(inst->desc, inst->self);
+    if (inst->parent)
+        instance_unref(inst->parent);
     config_free(inst->cfg);
     free(inst->fingerprint);
     free(inst->label);

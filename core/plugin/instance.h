@@ -28,6 +28,8 @@ struct instance {
     char *fingerprint;
     char *label;               /* "backend 'llama'" */
     struct session *session;
+    struct instance *parent;   /* the base of a fine-tuned model, kept
+                                * alive as long as the model */
 };
 
 /* Builds a configuration for plugin p (see config.h); the caller fills it
