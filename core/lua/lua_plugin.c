@@ -221,6 +221,40 @@ static int cfg_guard_gc(lua_State *L)
     return 0;
 }
 
+/* Pushes a guard owning cfg (NULL: raises out of memory) and moves every
+ * pair of the options table at index t (if it is one) into cfg.  The
+ * guard frees cfg if a Lua error jumps out before the caller takes it. */
+static struct ftsb_config **push_config(lua_State *L, struct ftsb_config *cfg,
+                                        int t)
+{
+    int given = !lua_isnoneornil(L, t);
+    struct ftsb_config **guard;
+    struct err err;
+
+    if (given && !lua_istable(L, t)) {
+        config_free(cfg);
+        lua_errorf(L, "options must be a table, not a %s",
+                   luaL_typename(L, t));
+    }
+    guard = lua_newuserdatauv(L, sizeof *guard, 0);
+    *guard = cfg;
+    lua_createtable(L, 0, 1);
+    lua_pushcfunction(L, cfg_guard_gc);
+    lua_setfield(L, -2, "__gc");
+    lua_setmetatable(L, -2);
+    if (!cfg)
+        lua_errorf(L, "out of memory");
+    err_clear(&err);
+    if (given) {
+        lua_pushnil(L);
+        while (lua_next(L, t)) {
+            put_value(L, cfg, &err);
+            lua_pop(L, 1);
+        }
+    }
+    return guard;
+}
+
 static int create_instance(lua_State *L, int32_t kind)
 {
     const char *id = luaL_checkstring(L, 1);
@@ -234,24 +268,8 @@ static int create_instance(lua_State *L, int32_t kind)
         return lua_errorf(L, "no %s plugin '%s' is loaded; `ftsb plugins` "
                              "lists the plugins found on the plugin path",
                           instance_kind_name(kind), id);
-    if (!lua_isnoneornil(L, 2))
-        luaL_checktype(L, 2, LUA_TTABLE);
-    guard = lua_newuserdatauv(L, sizeof *guard, 0);
-    *guard = instance_config_new(p->desc);
-    lua_createtable(L, 0, 1);
-    lua_pushcfunction(L, cfg_guard_gc);
-    lua_setfield(L, -2, "__gc");
-    lua_setmetatable(L, -2);
-    if (!*guard)
-        return lua_errorf(L, "out of memory");
+    guard = push_config(L, instance_config_new(p->desc), 2);
     err_clear(&err);
-    if (lua_istable(L, 2)) {
-        lua_pushnil(L);
-        while (lua_next(L, 2)) {
-            put_value(L, *guard, &err);
-            lua_pop(L, 1);
-        }
-    }
     {
         struct ftsb_config *cfg = *guard;
 
@@ -438,6 +456,7 @@ static int m_finetune(lua_State *L)
     struct instance *tuned;
     struct ftsb_ctx ctx;
     void *self = NULL;
+    char label[200];
     struct err err;
     ftsb_status st;
 
@@ -447,27 +466,10 @@ static int m_finetune(lua_State *L)
         return lua_errorf(L, "%s cannot be fine-tuned (it does not offer "
                              "the extension '%s')", b->label,
                           FTSB_EXT_FINETUNE);
-    guard = lua_newuserdatauv(L, sizeof *guard, 0);
-    {
-        char label[200];
-
-        snprintf(label, sizeof label, "fine-tuning options of %s", b->label);
-        *guard = config_new(label, ft->config_keys, ft->n_config_keys);
-    }
-    lua_createtable(L, 0, 1);
-    lua_pushcfunction(L, cfg_guard_gc);
-    lua_setfield(L, -2, "__gc");
-    lua_setmetatable(L, -2);
-    if (!*guard)
-        return lua_errorf(L, "out of memory");
+    snprintf(label, sizeof label, "fine-tuning options of %s", b->label);
+    guard = push_config(L, config_new(label, ft->config_keys,
+                                      ft->n_config_keys), 3);
     err_clear(&err);
-    if (lua_istable(L, 3)) {
-        lua_pushnil(L);
-        while (lua_next(L, 3)) {
-            put_value(L, *guard, &err);
-            lua_pop(L, 1);
-        }
-    }
     if (config_finish(*guard, &err))
         return lua_raise_err(L, &err);
     cfg = *guard;
