@@ -74,6 +74,7 @@ void lua_check_gen_params(lua_State *L, int i, ftsb_gen_params *p,
 void lua_open_dataset(lua_State *L);   /* adds ftsb.dataset */
 void lua_open_plugin(lua_State *L);    /* adds ftsb.backend/attack/... */
 void lua_open_eval(lua_State *L);      /* adds ftsb.evaluate */
+void lua_open_report(lua_State *L);
 void lua_open_benchmark(lua_State *L);
 
 int luaopen_ftsb(lua_State *L);

@@ -254,6 +254,7 @@ int luaopen_ftsb(lua_State *L)
     lua_open_dataset(L);
     lua_open_plugin(L);
     lua_open_eval(L);
+    lua_open_report(L);
     lua_open_benchmark(L);
     return 1;
 }

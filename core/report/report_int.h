@@ -1,0 +1,122 @@
+/*
+ * report_int.h - what the files of core/report/ share: the report's data
+ * as read from the store (runs, their metric values, counts and judge
+ * histograms), lookups, and the formatting rules every output follows
+ * (which metrics are rates, how values and deltas are printed).
+ *
+ * report_data.c fills the model and streams records.jsonl while it reads
+ * the records; report_json.c writes summary.json and metrics.csv;
+ * report_md.c the Markdown; report_html.c the HTML and its SVG charts;
+ * report.c checks the request and writes the files atomically.
+ */
+#ifndef FTSB_REPORT_INT_H
+#define FTSB_REPORT_INT_H
+
+#include "../ftsb_setup.h"
+#include "../util/err.h"
+#include "../util/strbuf.h"
+#include "report.h"
+
+struct store;
+
+/* One stored metric value of a run. */
+struct rp_metric {
+    char *name;
+    char *category;          /* NULL for the overall value */
+    double value, lo, hi;    /* NaN when the store holds none */
+    int64_t n, n_errors;
+};
+
+/* What one judge said over a run's records. */
+struct rp_judge {
+    char *name;
+    int64_t ok;              /* usable verdicts */
+    int64_t errors;          /* failed verdicts */
+    int64_t not_judged;      /* answered records without a verdict */
+    int64_t refused, not_refused;
+    int64_t hist[6];         /* [1..5]: verdicts with that whole score;
+                              * [0]: other scores */
+    int64_t scored;
+};
+
+struct rp_run {
+    char *name, *label;
+    int64_t id;
+    char *config_key, *shard, *provenance, *created, *finished;
+    int64_t n_records;
+    int64_t n_state[4];      /* by FTSB_GEN_* (0 ok .. 3 error) */
+    struct rp_judge *judges;
+    size_t n_judges;
+    struct rp_metric *metrics;
+    size_t n_metrics;
+};
+
+struct rp_report {
+    const struct report_spec *spec;
+    const char *title;
+    const char *store_path;
+    char generated[32];      /* UTC, ISO 8601 */
+    struct rp_run *runs;
+    size_t n_runs;
+    long baseline;           /* index into runs, or -1 for no deltas */
+    char **names;            /* metric names shown, in order */
+    size_t n_names;
+    char **cats;             /* categories, first-appearance order */
+    size_t n_cats;
+    char **judges;           /* judge names over all runs */
+    size_t n_judges;
+};
+
+/* ---- report_data.c --------------------------------------------------- */
+
+/* Reads the runs of r->spec from the store into r, writing records.jsonl
+ * to records as it goes.  On failure err says why; rp_free releases what
+ * was read. */
+ftsb_status rp_load(struct store *store, struct rp_report *r, FILE *records,
+                    struct err *err);
+void rp_free(struct rp_report *r);
+
+/* The value of metric name for category (NULL = overall) in run, or
+ * NULL. */
+const struct rp_metric *rp_find(const struct rp_run *run, const char *name,
+                                const char *category);
+/* Whether any run reports name for some category. */
+int rp_has_categories(const struct rp_report *r, const char *name);
+/* A judge's counts in run, or NULL when the run has no such judge. */
+const struct rp_judge *rp_judge_of(const struct rp_run *run,
+                                   const char *name);
+/* Whether any run has scores from judge name. */
+int rp_judge_scored(const struct rp_report *r, const char *name);
+
+/* ---- formatting (report_data.c) -------------------------------------- */
+
+/* Rates (names ending in "rate" or "asr") print as percentages, their
+ * deltas in percentage points; other values with two decimals. */
+int rp_is_rate(const char *name);
+/* "88.8%" or "4.75"; "n/a" for NaN or a value computed from nothing. */
+void rp_fmt_value(const char *name, const struct rp_metric *m, char *out,
+                  size_t cap);
+/* "+87.0%" or "+3.62" (signed); "" when either side is missing. */
+void rp_fmt_delta(const char *name, const struct rp_metric *m,
+                  const struct rp_metric *base, char *out, size_t cap);
+/* "[81.2, 93.4]" (percent for rates) or "" without an interval. */
+void rp_fmt_ci(const char *name, const struct rp_metric *m, char *out,
+               size_t cap);
+/* A table cell for run i: "4.75 (+3.62)", with " · 3 err" when the value
+ * left records out, an en dash when the run has no such value. */
+void rp_fmt_cell(const struct rp_report *r, size_t i, const char *name,
+                 const char *cat, char *out, size_t cap);
+/* The delta of m against base, or NaN. */
+double rp_delta(const struct rp_metric *m, const struct rp_metric *base);
+
+/* ---- the outputs ------------------------------------------------------ */
+
+ftsb_status rp_write_summary(const struct rp_report *r, FILE *f,
+                             struct err *err);
+ftsb_status rp_write_csv(const struct rp_report *r, FILE *f, struct err *err);
+ftsb_status rp_write_markdown(const struct rp_report *r, FILE *f,
+                              struct err *err);
+ftsb_status rp_write_html(const struct rp_report *r, FILE *f,
+                          struct err *err);
+
+#endif /* FTSB_REPORT_INT_H */
