@@ -14,15 +14,15 @@
 
 #include <signal.h>
 
+#include "cli/cli.h"
 #include "lua/runner.h"
 #include "plugin/host.h"
 #include "plugin/instance.h"
 #include "plugin/loader.h"
 #include "plugin/session.h"
 #include "store/store.h"
+#include "util/blas.h"
 #include "util/log.h"
-
-#include <cblas.h>
 
 static const char usage[] =
     "usage: ftsb [options] <command> [args]\n"
@@ -37,6 +37,8 @@ static const char usage[] =
     "  plugins --help ID          show a plugin's options (ID or KIND/ID)\n"
     "  runs                       list the runs in the store\n"
     "  merge DEST.db SHARD.db...  merge shard stores into DEST.db\n"
+    "  model-info FILE.gguf       describe a GGUF model file (--help)\n"
+    "  make-model OUT.gguf ...    write a random-weight Llama model (--help)\n"
     "  version                    print the version\n"
     "\n"
     "options:\n"
@@ -325,6 +327,7 @@ int main(int argc, char **argv)
     const char *cmd;
     int status = 0, i;
 
+    blas_ensure_fast_kernels(argv);
     s.shard_count = 1;
     s.cancel = &cancel;
     i = parse_options(argc, argv, &o, &s, &status);
@@ -333,8 +336,8 @@ int main(int argc, char **argv)
     log_set_level(o.verbosity < 0 ? FTSB_LOG_ERROR
                                   : FTSB_LOG_INFO + o.verbosity);
     /* One BLAS thread pool, sized once, before any work (DESIGN.md). */
-    if (o.threads > 0)
-        openblas_set_num_threads(o.threads);
+    blas_set_threads(o.threads);
+    log_msg(FTSB_LOG_DEBUG, NULL, "BLAS kernels: %s", blas_core_name());
     s.store_path = (char *)o.store;
     cmd = argv[i];
     if (!strcmp(cmd, "version")) {
@@ -344,6 +347,10 @@ int main(int argc, char **argv)
     }
     if (!strcmp(cmd, "merge"))
         return cmd_merge(argc - i - 1, argv + i + 1);
+    if (!strcmp(cmd, "model-info"))
+        return cli_model_info(argc - i - 1, argv + i + 1);
+    if (!strcmp(cmd, "make-model"))
+        return cli_make_model(argc - i - 1, argv + i + 1);
     if (strcmp(cmd, "run") && strcmp(cmd, "plugins") && strcmp(cmd, "runs"))
         return usage_error("unknown command '%s'", cmd);
     if (load_plugins(&s, &o) != 0)

@@ -29,7 +29,7 @@ static char tmp_dir[64];
  * the paths one test holds at a time). */
 static const char *tmp(const char *name)
 {
-    static char bufs[16][256];
+    static char bufs[16][512];
     static int next;
     char *b = bufs[next++ % 16];
 

@@ -791,7 +791,7 @@ static ftsb_status gguf_new(const char *name, struct gguf_file **out,
 ftsb_status gguf_open_mem(const void *data, size_t size, const char *name,
                           struct gguf_file **out, struct lm_err *err)
 {
-    struct gguf_file *f;
+    struct gguf_file *f = NULL;
     ftsb_status s;
 
     *out = NULL;
@@ -837,7 +837,7 @@ static ftsb_status gguf_map(struct gguf_file *f, int fd, struct lm_err *err)
 ftsb_status gguf_open(const char *path, struct gguf_file **out,
                       struct lm_err *err)
 {
-    struct gguf_file *f;
+    struct gguf_file *f = NULL;
     ftsb_status s;
     int fd;
 
@@ -974,7 +974,7 @@ ftsb_status gguf_get_int(const struct gguf_file *f, const char *key,
                          struct lm_err *err)
 {
     const struct gguf_kv *kv = gguf_find_kv(f, key);
-    int64_t v;
+    int64_t v = 0;
     ftsb_status s;
 
     if (!kv)

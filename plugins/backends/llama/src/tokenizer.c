@@ -968,8 +968,9 @@ ftsb_status tok_decode(const struct tok_vocab *v, const int32_t *ids,
     if (!(buf = malloc(total + 1)))
         return tok_nomem(err);
     for (size_t i = 0; i < n; i++) {
-        const char *p;
-        size_t len;
+        const char *p = "";
+        size_t len = 0;
+
         tok_piece(v, ids[i], flags & TOK_UNPARSE_SPECIAL, &p, &len);
         if (i == 0 && strip && len && p[0] == ' ')
             p++, len--;
