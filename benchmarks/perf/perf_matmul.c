@@ -33,6 +33,7 @@ void openblas_set_num_threads(int);
 int openblas_get_num_threads(void);
 char *openblas_get_config(void);
 char *openblas_get_corename(void);
+void blas_ensure_fast_kernels(char **argv);
 
 #define MiB (1024.0 * 1024.0)
 
@@ -389,6 +390,7 @@ int main(int argc, char **argv)
     size_t tile_bytes = 0;
     const double cache_beater = 320.0 * MiB; /* > the measured LLC plateau */
 
+    blas_ensure_fast_kernels(argv);   /* as `ftsb` does (core/util/blas.h) */
     for (int i = 1; i < argc; i++) {
         if (!strcmp(argv[i], "-t") && i + 1 < argc)
             threads = atoi(argv[++i]);
