@@ -12,6 +12,7 @@
 
 #include "../data/dataset.h"
 #include "../eval/generate.h"
+#include "../net/net_host.h"
 #include "../store/store.h"
 #include "../util/log.h"
 #include "config.h"
@@ -341,6 +342,15 @@ static const ftsb_host host_table = {
     .metric_add = h_metric_add,
     .cache_get = h_cache_get,
     .cache_put = h_cache_put,
+    .secret_open = hnet_secret_open,
+    .secret_close = hnet_secret_close,
+    .http_client_new = hnet_client_new,
+    .http_client_free = hnet_client_free,
+    .http_perform = hnet_perform,
+    .wait_ms = hnet_wait_ms,
+    .sha256_hex = hnet_sha256_hex,
+    .call_begin = hnet_call_begin,
+    .call_end = hnet_call_end,
 };
 
 const ftsb_host *host_get(void)

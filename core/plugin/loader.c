@@ -336,10 +336,9 @@ static ftsb_status check_entry(const char *path, const ftsb_entry *e,
     if (e->struct_size < entry_min)
         return err_set(err, FTSB_E_ABI,
                        "plugin '%s' has an entry table of %lu bytes, ABI "
-                       "%u.%u needs at least %zu; rebuild it against this "
+                       "%u.0 needs at least %zu; rebuild it against this "
                        "SDK (set struct_size with sizeof)", path,
-                       (unsigned long)e->struct_size, major, minor,
-                       entry_min);
+                       (unsigned long)e->struct_size, major, entry_min);
     if (!e->build_signature ||
         strcmp(e->build_signature, FTSB_BUILD_SIGNATURE) != 0)
         return err_set(err, FTSB_E_ABI,

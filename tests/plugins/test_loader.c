@@ -277,9 +277,9 @@ TEST(entry_defects_refused_before_init)
     CHECK_STR(stub_log(), "");
 
     snprintf(want, sizeof want,
-             "plugin '%s' needs ABI 1.3, this ftsb provides 1.0; upgrade "
+             "plugin '%s' needs ABI 1.3, this ftsb provides 1.%d; upgrade "
              "ftsb or rebuild the plugin against the older SDK",
-             fixture("abi_minor"));
+             fixture("abi_minor"), FTSB_ABI_MINOR);
     check_refusal("abi_minor", FTSB_E_ABI, want);
     CHECK_STR(stub_log(), "");
 

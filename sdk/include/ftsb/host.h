@@ -23,6 +23,7 @@
 
 #include "attack.h"
 #include "backend.h"
+#include "http.h"
 #include "judge.h"
 #include "metric.h"
 
@@ -174,6 +175,70 @@ struct ftsb_host {
                              ftsb_buf *out);
     ftsb_status (*cache_put)(ftsb_ctx *ctx, const char *ns, const char *key,
                              const char *value, size_t len);
+
+    /* --- secrets, HTTP and the ledger (ABI 1.1; see http.h) ---------- */
+    /* Test each with FTSB_HOST_HAS(host, member) before calling. */
+
+    /* Reads a key from where spec says and returns a handle to it in
+     * *out (NULL when spec->optional and the key is absent).  The key
+     * never leaves the host: the plugin passes the handle to
+     * http_client_new.  Messages name the variable or the file, never
+     * the value: FTSB_E_NOT_FOUND (variable unset, file missing),
+     * FTSB_E_INVALID (a file readable by others, a key with spaces or
+     * control characters), FTSB_E_IO.  Free with secret_close (NULL is
+     * fine). [thread-safe] */
+    ftsb_status (*secret_open)(ftsb_ctx *ctx, const ftsb_secret_spec *spec,
+                               ftsb_secret **out);
+    void (*secret_close)(ftsb_secret *secret);
+
+    /* Creates a client with the policy in opts (copied; opts->auth may
+     * be closed afterwards).  FTSB_E_INVALID for a malformed header,
+     * FTSB_E_NOMEM.  Free with http_client_free (NULL is fine) after its
+     * last http_perform.  A client is used by one thread at a time; it
+     * keeps connections alive between calls. [ctx] */
+    ftsb_status (*http_client_new)(ftsb_ctx *ctx,
+                                   const ftsb_http_options *opts,
+                                   ftsb_http_client **out);
+    void (*http_client_free)(ftsb_http_client *client);
+
+    /* Sends the n requests, up to max_concurrency at a time, with the
+     * client's retries and limits, and fills resps[i] for reqs[i]; done
+     * (may be NULL) is called as each one ends (http.h).  Attempts of
+     * LEDGER and KEEP requests are committed to the run store's ledger
+     * before they are sent and ended after.  Returns FTSB_OK when every
+     * response was filled, whatever the outcomes; otherwise a status with
+     * a message on ctx, every response still filled (the unsent ones
+     * NOT_SENT): FTSB_E_AUTH (401/403: the client is stopped, and later
+     * calls fail at once the same way), FTSB_E_CANCELLED (Ctrl-C:
+     * transfers in flight are abandoned), FTSB_E_IO (the ledger could not
+     * be written, so nothing more is sent), FTSB_E_INVALID (a malformed
+     * request), FTSB_E_NOMEM. [ctx; one thread per client] */
+    ftsb_status (*http_perform)(ftsb_http_client *client, ftsb_ctx *ctx,
+                                const ftsb_http_request *reqs, uint32_t n,
+                                ftsb_http_response *resps,
+                                ftsb_http_done_fn done, void *ud);
+
+    /* Sleeps about ms milliseconds (the host may scale waits down in
+     * tests), returning early with FTSB_E_CANCELLED when the user asks to
+     * stop; FTSB_OK otherwise.  For polling loops. [ctx] */
+    ftsb_status (*wait_ms)(ftsb_ctx *ctx, uint32_t ms);
+
+    /* The SHA-256 of len bytes at data as 64 lowercase hex digits and a
+     * NUL (content hashes for keys). [thread-safe] */
+    void (*sha256_hex)(const void *data, size_t len, char out[65]);
+
+    /* The ledger of paid calls, for paid work that does not go through
+     * http_perform: call_begin commits an attempt for work_key (what
+     * labels it: "train") and sets *call_id, before the work starts;
+     * call_end records its outcome ("ok", "error: ...") after.  An
+     * attempt never ended was in flight when the process died; the host
+     * reports those at the next run as possibly billed twice.  Errors:
+     * FTSB_E_IO (store), FTSB_E_INVALID (empty key or label, a call
+     * already ended), FTSB_E_NOT_FOUND (unknown id). [ctx] */
+    ftsb_status (*call_begin)(ftsb_ctx *ctx, const char *work_key,
+                              const char *what, int64_t *call_id);
+    ftsb_status (*call_end)(ftsb_ctx *ctx, int64_t call_id,
+                            const char *outcome);
 
     /* New members are added here, at the end, with an ABI minor bump. */
 };
