@@ -65,6 +65,7 @@
 #ifndef FTSB_FTSB_H
 #define FTSB_FTSB_H
 
+#include "define.h"
 #include "entry.h"
 #include "ext/finetune.h"
 

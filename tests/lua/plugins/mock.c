@@ -335,28 +335,7 @@ static const ftsb_plugin_desc descs[] = {
      "1.0.0", "refusal rate of the first judge", NULL, 0, &metric_iface},
 };
 
-static ftsb_status entry_init(const ftsb_host *h)
-{
-    host = h;
-    return FTSB_OK;
-}
-
-static uint32_t entry_count(void)
-{
-    return 4;
-}
-
-static const ftsb_plugin_desc *entry_get(uint32_t i)
-{
-    return i < 4 ? &descs[i] : NULL;
-}
-
-static const ftsb_entry entry = {
-    FTSB_ABI_VERSION, sizeof entry, FTSB_BUILD_SIGNATURE, entry_init, NULL,
-    entry_count, entry_get,
+static const ftsb_plugin_desc *const plugins[] = {
+    &descs[0], &descs[1], &descs[2], &descs[3],
 };
-
-FTSB_EXPORT const ftsb_entry *ftsb_plugin_entry(void)
-{
-    return &entry;
-}
+FTSB_DEFINE_PLUGINS(host, plugins)
