@@ -5,7 +5,7 @@
 # benchmarks are not part of it (see tests/fuzz/README.md, benchmarks/perf/).
 set -euo pipefail
 cd "$(dirname "$0")/.."
-tools/install-deps.sh
+tools/install-deps.sh --test
 jobs=$(nproc 2>/dev/null || echo 2)
 
 run_suite() {   # run_suite BUILD_DIR [cmake args...]

@@ -1,6 +1,6 @@
 /*
  * benchmark.c - the benchmark loaders behind ftsb.benchmark(): hexphi,
- * advbench, harmbench, jsonl and synthetic (see benchmark.h and
+ * advbench, harmbench, jsonl, synthetic and mtbench (see benchmark.h and
  * docs/benchmarks.md).  Each loader streams its files through the
  * dataset readers (dataset_stream), so malformed input is reported with
  * the readers' file:line messages, and adds rows with ids that do not
@@ -16,14 +16,20 @@
  */
 #include "../ftsb_setup.h"
 
+#include <math.h>
 #include <strings.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <cjson/cJSON.h>
+
 #include "../util/log.h"
 #include "../util/strbuf.h"
+#include "../util/utf8.h"
 #include "benchmark.h"
 #include "dataset.h"
+#include "ds_internal.h"
+#include "jscan.h"
 
 #ifndef FTSB_SOURCE_DIR
 #define FTSB_SOURCE_DIR ""
@@ -695,6 +701,261 @@ static ftsb_status load_synthetic(const struct args *a,
     return s;
 }
 
+/* ---- mtbench ------------------------------------------------------------ */
+
+/*
+ * MT-Bench's question.jsonl (Zheng et al. 2023): one object a line with
+ * question_id, category, turns (the two user turns) and, for the math,
+ * reasoning and coding questions, reference (the reference answers, one
+ * per turn).  The file is read line by line with the same gates as the
+ * dataset readers (UTF-8, jscan's syntax check with a position, cJSON,
+ * duplicate members), then its own schema.  A row holds turn 1 as its
+ * instruction, so evaluate{} and backend:generate can run turn 1 as they
+ * run any benchmark; turn 2 as its input; and the whole conversation
+ * skeleton as its chat: user turn 1, the reference answer to it when
+ * there is one (as an assistant message), user turn 2, its reference.
+ * scripts/lib/mtbench.lua reads the turns and references back from the
+ * chat.  Ids are "mtbench-<question_id>".
+ */
+
+#define MTBENCH_TURNS 2
+
+struct mt_ids {
+    char **v;
+    uint64_t *line;
+    size_t n, cap;
+};
+
+static void mt_ids_free(struct mt_ids *ids)
+{
+    for (size_t i = 0; i < ids->n; i++)
+        free(ids->v[i]);
+    free(ids->v);
+    free(ids->line);
+    memset(ids, 0, sizeof *ids);
+}
+
+/* Records id, or says on which line it was seen before (*seen_at). */
+static ftsb_status mt_ids_add(struct mt_ids *ids, const char *id,
+                              uint64_t line, uint64_t *seen_at)
+{
+    *seen_at = 0;
+    for (size_t i = 0; i < ids->n; i++)
+        if (strcmp(ids->v[i], id) == 0) {
+            *seen_at = ids->line[i];
+            return FTSB_OK;
+        }
+    if (ids->n == ids->cap) {
+        size_t cap = ids->cap ? 2 * ids->cap : 128;
+        char **v = realloc(ids->v, cap * sizeof *v);
+        uint64_t *l;
+
+        if (!v)
+            return FTSB_E_NOMEM;
+        ids->v = v;
+        if (!(l = realloc(ids->line, cap * sizeof *l)))
+            return FTSB_E_NOMEM;
+        ids->line = l;
+        ids->cap = cap;
+    }
+    if (!(ids->v[ids->n] = xstrdup_or_null(id)))
+        return FTSB_E_NOMEM;
+    ids->line[ids->n++] = line;
+    return FTSB_OK;
+}
+
+/* A list of 1..max non-empty strings; NULL or the reason. */
+static const char *mt_strings(const cJSON *v, int min, int max,
+                              const char *key, char *why, size_t cap)
+{
+    int n = 0;
+    const cJSON *x;
+
+    if (!cJSON_IsArray(v)) {
+        snprintf(why, cap, "\"%s\" must be an array of strings", key);
+        return why;
+    }
+    cJSON_ArrayForEach(x, v) {
+        if (!cJSON_IsString(x)) {
+            snprintf(why, cap, "\"%s\" item %d is not a string", key, n + 1);
+            return why;
+        }
+        n++;
+    }
+    if (n < min || n > max) {
+        if (min == max)
+            snprintf(why, cap, "\"%s\" must hold %d strings (MT-Bench's "
+                     "two turns), found %d", key, max, n);
+        else
+            snprintf(why, cap, "\"%s\" must hold %d to %d strings, found "
+                     "%d", key, min, max, n);
+        return why;
+    }
+    return NULL;
+}
+
+/* Checks one question object and adds its row; the reason of a schema
+ * error goes in why (the caller adds file:line). */
+static ftsb_status mt_row(const cJSON *o, uint64_t line, struct mt_ids *ids,
+                          struct ftsb_dataset *ds, char *why, size_t cap,
+                          struct err *err)
+{
+    const cJSON *qid, *cat, *turns, *ref, *m, *k;
+    ftsb_message msgs[2 * MTBENCH_TURNS];
+    ftsb_example row = {sizeof row, NULL, NULL, NULL, NULL, NULL, {0, NULL}};
+    char idtext[64], id[96];
+    const char *bad;
+    uint64_t seen;
+    uint32_t nm = 0;
+    int t = 0;
+
+    why[0] = '\0';
+    if (!cJSON_IsObject(o)) {
+        snprintf(why, cap, "expected a JSON object");
+        return FTSB_E_FORMAT;
+    }
+    for (m = o->child; m; m = m->next)
+        for (k = m->next; k; k = k->next)
+            if (m->string && k->string && strcmp(m->string, k->string) == 0) {
+                snprintf(why, cap, "member \"%.40s\" appears twice",
+                         m->string);
+                return FTSB_E_FORMAT;
+            }
+    qid = cJSON_GetObjectItemCaseSensitive(o, "question_id");
+    cat = cJSON_GetObjectItemCaseSensitive(o, "category");
+    turns = cJSON_GetObjectItemCaseSensitive(o, "turns");
+    ref = cJSON_GetObjectItemCaseSensitive(o, "reference");
+    if (cJSON_IsNumber(qid) && qid->valuedouble == floor(qid->valuedouble) &&
+        fabs(qid->valuedouble) < 9007199254740992.0)
+        snprintf(idtext, sizeof idtext, "%.0f", qid->valuedouble);
+    else if (cJSON_IsString(qid) && qid->valuestring[0] &&
+             strlen(qid->valuestring) < sizeof idtext)
+        snprintf(idtext, sizeof idtext, "%s", qid->valuestring);
+    else {
+        snprintf(why, cap, "%s", qid ? "\"question_id\" must be an integer "
+                 "or a short non-empty string" : "missing \"question_id\"");
+        return FTSB_E_FORMAT;
+    }
+    if (!cJSON_IsString(cat) || !cat->valuestring[0]) {
+        snprintf(why, cap, "%s", cat ? "\"category\" must be a non-empty "
+                 "string" : "missing \"category\"");
+        return FTSB_E_FORMAT;
+    }
+    if (!turns) {
+        snprintf(why, cap, "missing \"turns\"");
+        return FTSB_E_FORMAT;
+    }
+    if ((bad = mt_strings(turns, MTBENCH_TURNS, MTBENCH_TURNS, "turns", why,
+                          cap)))
+        return FTSB_E_FORMAT;
+    if (ref && !cJSON_IsNull(ref) &&
+        (bad = mt_strings(ref, 1, MTBENCH_TURNS, "reference", why, cap)))
+        return FTSB_E_FORMAT;
+    for (const cJSON *x = turns->child; x; x = x->next, t++) {
+        const cJSON *r = ref && cJSON_IsArray(ref) ? cJSON_GetArrayItem(ref, t)
+                                                   : NULL;
+
+        if (!x->valuestring[0]) {
+            snprintf(why, cap, "turn %d is empty", t + 1);
+            return FTSB_E_FORMAT;
+        }
+        msgs[nm++] = (ftsb_message){"user", x->valuestring};
+        if (r)
+            msgs[nm++] = (ftsb_message){"assistant", r->valuestring};
+    }
+    if (mt_ids_add(ids, idtext, line, &seen))
+        return err_set(err, FTSB_E_NOMEM, "out of memory");
+    if (seen) {
+        snprintf(why, cap, "question_id %s is also on line %llu", idtext,
+                 (unsigned long long)seen);
+        return FTSB_E_FORMAT;
+    }
+    snprintf(id, sizeof id, "mtbench-%s", idtext);
+    row.id = id;
+    row.instruction = turns->child->valuestring;
+    row.input = turns->child->next->valuestring;
+    row.category = cat->valuestring;
+    row.chat = (ftsb_chat){nm, msgs};
+    return dataset_add_err(ds, &row, err);
+}
+
+static ftsb_status load_mtbench(const struct args *a, struct ftsb_dataset *ds,
+                                struct err *err)
+{
+    const char *path = arg_str(a, "path", "");
+    struct strbuf line = STRBUF_INIT;
+    struct mt_ids ids = {0};
+    struct jscan *js = malloc(sizeof *js);
+    uint64_t lineno = 0;
+    struct src src;
+    ftsb_status s;
+    char why[200];
+    int got;
+
+    if (!js)
+        return err_set(err, FTSB_E_NOMEM, "out of memory");
+    if ((s = need_file(a, path, "path", err)) ||
+        (s = src_open_file(&src, path, err))) {
+        free(js);
+        return s;
+    }
+    while ((s = src_getline(&src, &line, &lineno, &got, err)) == FTSB_OK &&
+           got) {
+        size_t bad = 0, k;
+        cJSON *o;
+        int r;
+
+        if (!utf8_valid(line.buf, line.len, &bad)) {
+            s = bfail(err, FTSB_E_FORMAT, a->name, "%s:%llu: invalid UTF-8 "
+                      "at byte %zu of the line", path,
+                      (unsigned long long)lineno, bad + 1);
+            break;
+        }
+        jscan_init(js, 0, '{');
+        k = jscan_feed(js, line.buf, line.len);
+        if (js->reason && js->wrong_top) {
+            s = bfail(err, FTSB_E_FORMAT, a->name, "%s:%llu: %s", path,
+                      (unsigned long long)lineno, js->reason);
+            break;
+        }
+        r = js->reason ? -1 : jscan_finish(js, "line");
+        if (r > 0)
+            continue;   /* a blank line */
+        if (r < 0) {
+            s = bfail(err, FTSB_E_FORMAT, a->name, "%s:%llu: invalid JSON at "
+                      "byte %zu: %s", path, (unsigned long long)lineno,
+                      (js->reason && k < line.len ? k : line.len) + 1,
+                      js->reason);
+            break;
+        }
+        if (!(o = cJSON_ParseWithOpts(line.buf, NULL, 1))) {
+            s = err_set(err, FTSB_E_NOMEM, "out of memory");
+            break;
+        }
+        s = mt_row(o, lineno, &ids, ds, why, sizeof why, err);
+        cJSON_Delete(o);
+        if (s == FTSB_E_FORMAT && why[0]) {
+            s = bfail(err, FTSB_E_FORMAT, a->name, "%s:%llu: %s", path,
+                      (unsigned long long)lineno, why);
+            if (strstr(why, "\"turns\"") || strstr(why, "question_id\""))
+                add_hint(err, "; expected MT-Bench's question.jsonl: "
+                         "{\"question_id\": 81, \"category\": \"writing\", "
+                         "\"turns\": [\"...\", \"...\"]}");
+        }
+        if (s)
+            break;
+    }
+    if (s != FTSB_OK && strncmp(err->msg, "benchmark '", 11) != 0)
+        err_prefix(err, "benchmark '%s'", a->name);
+    if (s == FTSB_OK && dataset_count(ds) == 0)
+        s = bfail(err, FTSB_E_FORMAT, a->name, "'%s' has no questions", path);
+    src_close(&src);
+    strbuf_release(&line);
+    mt_ids_free(&ids);
+    free(js);
+    return s;
+}
+
 /* ---- the table ---------------------------------------------------------- */
 
 static const struct opt_spec hexphi_opts[] = {
@@ -726,6 +987,10 @@ static const struct opt_spec synthetic_opts[] = {
     {"benign", BENCH_OPT_BOOL, 0, NULL},
 };
 
+static const struct opt_spec mtbench_opts[] = {
+    {"path", BENCH_OPT_STRING, 1, "MT-Bench's question.jsonl"},
+};
+
 struct loader {
     const char *name;
     const struct opt_spec *opts;
@@ -739,12 +1004,12 @@ struct loader {
 static const struct loader loaders[] = {
     LOADER(hexphi, load_hexphi),       LOADER(advbench, load_advbench),
     LOADER(harmbench, load_harmbench), LOADER(jsonl, load_jsonl),
-    LOADER(synthetic, load_synthetic),
+    LOADER(synthetic, load_synthetic), LOADER(mtbench, load_mtbench),
 };
 
 const char *benchmark_names(void)
 {
-    return "hexphi, advbench, harmbench, jsonl, synthetic";
+    return "hexphi, advbench, harmbench, jsonl, synthetic, mtbench";
 }
 
 ftsb_status benchmark_load(const char *name, const struct bench_opt *opts,

@@ -415,7 +415,10 @@ static int m_generate(lua_State *L)
         uint32_t m;
         ftsb_message *msgs;
 
-        lua_geti(L, 2, i + 1);   /* stays on the stack: it owns the text */
+        /* Each chat and its messages stay on the stack while the batch
+         * runs (they own the text): make room as the batch grows. */
+        luaL_checkstack(L, 4, "too many chats in one call");
+        lua_geti(L, 2, i + 1);
         m = lua_chat_len(L, -1);
         msgs = lua_newuserdatauv(L, (size_t)m * sizeof *msgs + 1, 0);
         lua_check_chat(L, -2, msgs, &chats[i]);
@@ -580,7 +583,10 @@ static int m_judge(lua_State *L)
     out = lua_newuserdatauv(L, (size_t)n * sizeof *out + 1, 0);
     bufs = push_sinks(L, (uint32_t)n);
     for (lua_Integer i = 0; i < n; i++) {
-        lua_geti(L, 2, i + 1);   /* stays: it owns the strings */
+        /* Each item and its strings stay on the stack while the batch is
+         * judged: make room as the batch grows. */
+        luaL_checkstack(L, 6, "too many items in one call");
+        lua_geti(L, 2, i + 1);
         luaL_checktype(L, -1, LUA_TTABLE);
         lua_getfield(L, -1, "instruction");
         lua_getfield(L, -2, "response");

@@ -5,7 +5,9 @@
  * Records are read once: each is written to records.jsonl as it is read
  * and counted (generation states, each judge's verdicts, refusal labels
  * and score histogram), so a benchmark of any size costs one pass and the
- * memory of its counts.  Metric values come from the store as the last
+ * memory of its counts and of what the paired tests need of each record
+ * (its index, category, instruction hash and verdicts, report_paired.c).
+ * Metric values come from the store as the last
  * evaluation left them; the report never recomputes them, so it shows
  * exactly what the metrics plugins reported.
  */
@@ -257,6 +259,41 @@ static ftsb_status count_verdict(struct rp_run *run,
     return FTSB_OK;
 }
 
+/* Keeps the record's verdicts for the paired tests. */
+static ftsb_status keep_obs(struct rp_run *run, const struct store_row *row)
+{
+    size_t n = row->n_verdicts, *judges = calloc(n + 1, sizeof *judges);
+    int32_t *states = calloc(n + 1, sizeof *states);
+    int32_t *refused = calloc(n + 1, sizeof *refused);
+    double *scores = calloc(n + 1, sizeof *scores);
+    ftsb_status st = FTSB_E_NOMEM;
+
+    if (judges && states && refused && scores) {
+        st = FTSB_OK;
+        for (size_t i = 0; i < n && st == FTSB_OK; i++) {
+            const struct rp_judge *j = judge_get(run, row->verdicts[i].judge);
+
+            if (!j) {
+                st = FTSB_E_NOMEM;
+                break;
+            }
+            judges[i] = (size_t)(j - run->judges);
+            states[i] = row->verdicts[i].v.state;
+            refused[i] = row->verdicts[i].v.refused;
+            scores[i] = row->verdicts[i].v.score;
+        }
+        if (st == FTSB_OK)
+            st = rp_obs_add(run, row->rec.idx, row->rec.category,
+                            row->rec.instruction, row->rec.gen_state, judges,
+                            states, refused, scores, n);
+    }
+    free(judges);
+    free(states);
+    free(refused);
+    free(scores);
+    return st;
+}
+
 static ftsb_status on_record(void *ud, const struct store_row *row,
                              struct err *err)
 {
@@ -269,6 +306,8 @@ static ftsb_status on_record(void *ud, const struct store_row *row,
     for (size_t i = 0; i < row->n_verdicts; i++)
         if (count_verdict(rc->run, &row->verdicts[i]))
             return err_set(err, FTSB_E_NOMEM, "out of memory");
+    if (keep_obs(rc->run, row))
+        return err_set(err, FTSB_E_NOMEM, "out of memory");
     if (!rc->out)
         return FTSB_OK;
     o = record_json(rc->run, row);
@@ -391,7 +430,9 @@ ftsb_status rp_load(struct store *store, struct rp_report *r, FILE *records,
             j->not_judged = left > 0 ? left : 0;
         }
     }
-    return choose_names(r, err);
+    if ((st = choose_names(r, err)))
+        return st;
+    return rp_paired(r, err);
 }
 
 void rp_free(struct rp_report *r)
@@ -414,6 +455,11 @@ void rp_free(struct rp_report *r)
             free(run->metrics[k].category);
         }
         free(run->metrics);
+        for (size_t k = 0; k < run->n_obs; k++)
+            free(run->obs[k].category);
+        free(run->obs);
+        free(run->vobs);
+        free(run->tests);
     }
     free(r->runs);
     list_free(r->names, r->n_names);

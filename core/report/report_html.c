@@ -9,7 +9,9 @@
  * opened offline, and renders the same everywhere.  Every element is
  * closed (void elements written as <x/>), so the page is also well-formed
  * XML, which the tests check.  Hovering a bar shows its exact value, its
- * interval and its counts (SVG <title>, no JavaScript).
+ * interval and its counts (SVG <title>, no JavaScript).  The p-values of
+ * the paired tests against the baseline sit beside the deltas, in tables
+ * of their own (report_paired.c).
  */
 #include "../ftsb_setup.h"
 
@@ -99,6 +101,8 @@ static void value_td(FILE *f, const struct rp_report *r, size_t i,
     fputs("</td>", f);
 }
 
+static void paired_section(FILE *f, const struct rp_report *r);
+
 static void main_table(FILE *f, const struct rp_report *r)
 {
     fputs("<h2>Results</h2>\n", f);
@@ -151,6 +155,109 @@ static void main_table(FILE *f, const struct rp_report *r)
                     (long long)m->n, m->n_errors ? " class=\"err\"" : "",
                     (long long)m->n_errors);
         }
+    fputs("</table>\n", f);
+    paired_section(f, r);
+}
+
+static void paired_section(FILE *f, const struct rp_report *r)
+{
+    if (r->baseline < 0 || r->n_runs < 2 || r->n_names == 0)
+        return;
+    fputs("<h3>Paired tests against the baseline</h3>\n<table>\n<tr><th>"
+          "metric</th><th>run</th><th>difference</th><th>p-value</th>"
+          "<th>test</th><th>pairs</th></tr>\n", f);
+    for (size_t k = 0; k < r->n_names; k++)
+        for (size_t i = 0; i < r->n_runs; i++) {
+            const struct rp_run *run = &r->runs[i];
+            const struct rp_metric *m = rp_find(run, r->names[k], NULL);
+            const struct rp_test *t = rp_test_find(run, r->names[k], NULL);
+            char d[64], pv[32];
+
+            if ((long)i == r->baseline || !m)
+                continue;
+            rp_fmt_delta(r->names[k], m,
+                         rp_find(&r->runs[r->baseline], r->names[k], NULL), d,
+                         sizeof d);
+            rp_fmt_p(t, pv, sizeof pv);
+            fputs("<tr><td>", f);
+            esc(f, r->names[k]);
+            fputs("</td><td>", f);
+            esc(f, run->label);
+            fputs("</td><td>", f);
+            esc(f, *d ? d : "\xe2\x80\x93");
+            fputs("</td><td>", f);
+            esc(f, *pv ? pv : "\xe2\x80\x93");
+            fputs("</td><td>", f);
+            if (t && t->method != RP_TEST_NONE) {
+                esc(f, rp_test_method_name(t->method));
+                fputs(", judge ", f);
+                esc(f, t->judge ? t->judge : "?");
+            } else {
+                fputs("&#8211; <span class=\"note\">(", f);
+                esc(f, t ? t->why : "no paired test");
+                fputs(")</span>", f);
+            }
+            fprintf(f, "</td><td>%lld</td></tr>\n",
+                    t ? (long long)t->pairs : 0LL);
+        }
+    fprintf(f, "</table>\n<p class=\"note\">Paired on the records both runs "
+            "answered and judged, matched by benchmark index. Rates: "
+            "McNemar&#8217;s test on the discordant pairs (exact binomial "
+            "below %d of them, else chi-square with continuity correction). "
+            "Mean scores: paired bootstrap of the mean difference (%d "
+            "resamples, seed %d).</p>\n", RP_MCNEMAR_EXACT_BELOW,
+            RP_BOOT_RESAMPLES, RP_BOOT_SEED);
+}
+
+/* Per-category differences and p-values of one metric. */
+static void category_p_table(FILE *f, const struct rp_report *r,
+                             const char *name)
+{
+    const struct rp_run *base;
+
+    if (r->baseline < 0 || r->n_runs < 2)
+        return;
+    base = &r->runs[r->baseline];
+    fputs("<p class=\"note\">Paired tests by category (difference from ", f);
+    esc(f, base->label);
+    fputs(", p-value):</p>\n<table>\n<tr><th>category</th>", f);
+    for (size_t i = 0; i < r->n_runs; i++)
+        if ((long)i != r->baseline) {
+            fputs("<th>", f);
+            esc(f, r->runs[i].label);
+            fputs("</th>", f);
+        }
+    fputs("</tr>\n", f);
+    for (size_t c = 0; c < r->n_cats; c++) {
+        if (!rp_find(base, name, r->cats[c]))
+            continue;
+        fputs("<tr><td>", f);
+        esc(f, r->cats[c]);
+        fputs("</td>", f);
+        for (size_t i = 0; i < r->n_runs; i++) {
+            const struct rp_metric *m = rp_find(&r->runs[i], name, r->cats[c]);
+            const struct rp_test *t = rp_test_find(&r->runs[i], name,
+                                                   r->cats[c]);
+            char d[64], pv[32], buf[128];
+
+            if ((long)i == r->baseline)
+                continue;
+            rp_fmt_delta(name, m, rp_find(base, name, r->cats[c]), d,
+                         sizeof d);
+            rp_fmt_p(t, pv, sizeof pv);
+            if (!m || !*d)
+                snprintf(buf, sizeof buf, "\xe2\x80\x93");
+            else if (*pv)
+                snprintf(buf, sizeof buf, "%s (p %s%s)", d,
+                         pv[0] == '<' ? "" : "= ", pv);
+            else
+                snprintf(buf, sizeof buf, "%s", d);
+            fputs("<td>", f);
+            esc(f, buf);
+            fputs("</td>", f);
+        }
+        fputs("</tr>\n", f);
+    }
     fputs("</table>\n", f);
 }
 
@@ -467,6 +574,7 @@ static void category_section(FILE *f, const struct rp_report *r)
             fputs("</tr>\n", f);
         }
         fputs("</table>\n", f);
+        category_p_table(f, r, name);
     }
 }
 

@@ -5,9 +5,12 @@
  * (which metrics are rates, how values and deltas are printed).
  *
  * report_data.c fills the model and streams records.jsonl while it reads
- * the records; report_json.c writes summary.json and metrics.csv;
- * report_md.c the Markdown; report_html.c the HTML and its SVG charts;
- * report.c checks the request and writes the files atomically.
+ * the records, keeping of each record what the paired tests need;
+ * report_paired.c runs those tests (McNemar, paired bootstrap) of every
+ * run against the baseline; report_json.c writes summary.json and
+ * metrics.csv; report_md.c the Markdown; report_html.c the HTML and its
+ * SVG charts; report.c checks the request and writes the files
+ * atomically.
  */
 #ifndef FTSB_REPORT_INT_H
 #define FTSB_REPORT_INT_H
@@ -39,6 +42,51 @@ struct rp_judge {
     int64_t scored;
 };
 
+/* What the paired tests keep of one record: its benchmark index, its
+ * category, a hash of its instruction (to check that two runs asked the
+ * same thing), its generation state and its verdicts
+ * (vobs[v_first .. v_first + v_n)). */
+struct rp_obs {
+    int64_t idx;
+    char *category;
+    uint64_t ihash;
+    int32_t gen_state;
+    size_t v_first, v_n;
+};
+
+struct rp_vobs {
+    size_t judge;            /* index into the run's judges */
+    int32_t state, refused;
+    double score;
+};
+
+/* Paired test methods. */
+#define RP_TEST_NONE 0
+#define RP_TEST_MCNEMAR_EXACT 1
+#define RP_TEST_MCNEMAR_CHI2 2
+#define RP_TEST_BOOTSTRAP 3
+
+/* The paired bootstrap's settings, fixed so a report is reproducible. */
+#define RP_BOOT_RESAMPLES 10000
+#define RP_BOOT_SEED 42
+/* McNemar: the exact binomial test below this many discordant pairs, the
+ * continuity-corrected chi-square from there on. */
+#define RP_MCNEMAR_EXACT_BELOW 25
+
+/* One paired test of a run against the baseline, for one metric value
+ * (name, category). */
+struct rp_test {
+    const char *name;        /* points into rp_report.names */
+    const char *category;    /* NULL (overall) or into rp_report.cats */
+    int method;              /* RP_TEST_* */
+    const char *judge;       /* the judge whose verdicts were paired */
+    int64_t pairs;           /* records usable in both runs */
+    int64_t b, c;            /* McNemar: baseline yes/run no, no/yes */
+    double p;                /* two-sided p-value; NaN without a test */
+    double diff, lo, hi;     /* bootstrap: mean difference, 95% interval */
+    char why[160];           /* RP_TEST_NONE: why there is no test */
+};
+
 struct rp_run {
     char *name, *label;
     int64_t id;
@@ -49,6 +97,12 @@ struct rp_run {
     size_t n_judges;
     struct rp_metric *metrics;
     size_t n_metrics;
+    struct rp_obs *obs;      /* in idx order */
+    size_t n_obs, cap_obs;
+    struct rp_vobs *vobs;
+    size_t n_vobs, cap_vobs;
+    struct rp_test *tests;   /* against the baseline (none on it) */
+    size_t n_tests;
 };
 
 struct rp_report {
@@ -87,6 +141,36 @@ const struct rp_judge *rp_judge_of(const struct rp_run *run,
                                    const char *name);
 /* Whether any run has scores from judge name. */
 int rp_judge_scored(const struct rp_report *r, const char *name);
+
+/* ---- paired tests (report_paired.c) ------------------------------------ */
+
+/* Pure statistics, exposed for the unit test. */
+/* McNemar's two-sided p-value for b and c discordant pairs; *exact says
+ * which form was used. */
+double rp_mcnemar(int64_t b, int64_t c, int *exact);
+/* The paired bootstrap of the mean of d[0..n): *p the two-sided p-value
+ * of "mean 0" (resampling the centred differences), [lo, hi] the 95%
+ * percentile interval of the mean.  Returns 0, or -1 when out of
+ * memory. */
+int rp_paired_bootstrap(const double *d, size_t n, int64_t resamples,
+                        uint64_t seed, double *p, double *lo, double *hi);
+
+/* Keeps what the paired tests need of a record of run. */
+ftsb_status rp_obs_add(struct rp_run *run, int64_t idx, const char *category,
+                       const char *instruction, int32_t gen_state,
+                       const size_t *judges, const int32_t *states,
+                       const int32_t *refused, const double *scores,
+                       size_t n_verdicts);
+/* Runs every test of every run against the baseline (nothing without
+ * one).  Fails only when out of memory. */
+ftsb_status rp_paired(struct rp_report *r, struct err *err);
+/* The test of run for (name, category), or NULL. */
+const struct rp_test *rp_test_find(const struct rp_run *run, const char *name,
+                                   const char *category);
+/* "0.031", "< 0.001", or "" without a test. */
+void rp_fmt_p(const struct rp_test *t, char *out, size_t cap);
+/* A short name of the test: "McNemar exact", "paired bootstrap"... */
+const char *rp_test_method_name(int method);
 
 /* ---- formatting (report_data.c) -------------------------------------- */
 

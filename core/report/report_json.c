@@ -2,10 +2,11 @@
  * report_json.c - summary.json and metrics.csv.
  *
  * summary.json is the machine-readable report: for each run its metric
- * values overall and per category (value, 95% interval, n, errors, and
- * the delta against the baseline run), its counts by generation state and
- * per judge, each judge's score histogram, and the provenance the run
- * store kept (parsed back into JSON).  A value the store holds as NaN, or
+ * values overall and per category (value, 95% interval, n, errors, the
+ * delta against the baseline run and the p-value of its paired test),
+ * its counts by generation state and per judge, each judge's score
+ * histogram, and the provenance the run store kept (parsed back into
+ * JSON).  A value the store holds as NaN, or
  * a delta without both sides, is written as null: JSON has no NaN.
  * metrics.csv holds the same values flat, one row per (run, metric,
  * category), for spreadsheets and plotting scripts.
@@ -26,8 +27,46 @@ static void add_num(cJSON *o, const char *k, double v)
         cJSON_AddNumberToObject(o, k, v);
 }
 
+/* The paired test beside a delta: its method and numbers, or why there
+ * is none. */
+static cJSON *test_json(const struct rp_test *t)
+{
+    cJSON *o = cJSON_CreateObject(), *a;
+
+    if (!o)
+        return NULL;
+    if (!t || t->method == RP_TEST_NONE) {
+        cJSON_AddNullToObject(o, "method");
+        cJSON_AddStringToObject(o, "why", t ? t->why : "no paired test");
+        return o;
+    }
+    cJSON_AddStringToObject(o, "method",
+                            t->method == RP_TEST_BOOTSTRAP ? "paired_bootstrap"
+                            : t->method == RP_TEST_MCNEMAR_EXACT
+                                ? "mcnemar_exact"
+                                : "mcnemar_chi2");
+    if (t->judge)
+        cJSON_AddStringToObject(o, "judge", t->judge);
+    cJSON_AddNumberToObject(o, "pairs", (double)t->pairs);
+    add_num(o, "p_value", t->p);
+    if (t->method == RP_TEST_BOOTSTRAP) {
+        add_num(o, "mean_difference", t->diff);
+        if ((a = cJSON_AddArrayToObject(o, "ci"))) {
+            cJSON_AddItemToArray(a, cJSON_CreateNumber(t->lo));
+            cJSON_AddItemToArray(a, cJSON_CreateNumber(t->hi));
+        }
+        cJSON_AddNumberToObject(o, "resamples", RP_BOOT_RESAMPLES);
+        cJSON_AddNumberToObject(o, "seed", RP_BOOT_SEED);
+    } else if ((a = cJSON_AddArrayToObject(o, "discordant"))) {
+        cJSON_AddItemToArray(a, cJSON_CreateNumber((double)t->b));
+        cJSON_AddItemToArray(a, cJSON_CreateNumber((double)t->c));
+    }
+    return o;
+}
+
 static cJSON *metric_json(const struct rp_metric *m,
-                          const struct rp_metric *base, int is_base)
+                          const struct rp_metric *base, int is_base,
+                          const struct rp_test *t)
 {
     cJSON *o = cJSON_CreateObject();
 
@@ -38,8 +77,12 @@ static cJSON *metric_json(const struct rp_metric *m,
     add_num(o, "hi", m->hi);
     cJSON_AddNumberToObject(o, "n", (double)m->n);
     cJSON_AddNumberToObject(o, "errors", (double)m->n_errors);
-    if (!is_base)
+    if (!is_base) {
         add_num(o, "delta", base ? rp_delta(m, base) : NAN);
+        add_num(o, "p_value", t && t->method != RP_TEST_NONE ? t->p : NAN);
+        if (base)
+            cJSON_AddItemToObject(o, "test", test_json(t));
+    }
     return o;
 }
 
@@ -61,7 +104,7 @@ static cJSON *metrics_json(const struct rp_report *r, const struct rp_run *run)
             cJSON_AddItemToObject(
                 overall, m->name,
                 metric_json(m, base ? rp_find(base, m->name, NULL) : NULL,
-                            is_base));
+                            is_base, rp_test_find(run, m->name, NULL)));
     }
     for (size_t c = 0; cats && c < r->n_cats; c++) {
         cJSON *co = NULL;
@@ -77,7 +120,7 @@ static cJSON *metrics_json(const struct rp_report *r, const struct rp_run *run)
                 co, m->name,
                 metric_json(m,
                             base ? rp_find(base, m->name, r->cats[c]) : NULL,
-                            is_base));
+                            is_base, rp_test_find(run, m->name, r->cats[c])));
         }
     }
     return o;

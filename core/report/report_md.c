@@ -8,6 +8,9 @@
  * records by state and of each judge's verdicts and errors, one table per
  * metric that has per-category values (the paper's Figures 1 and 6 as
  * numbers), each judge's score histogram, and where each run came from.
+ * Beside every delta, in tables of their own so the paper-shaped one
+ * keeps its shape: the p-value of the paired test against the baseline
+ * (report_paired.c) and the test that gave it.
  * A cell whose value left records out says so ("3 err"): an error is
  * never folded into a figure silently.
  */
@@ -79,6 +82,106 @@ static void main_table(FILE *f, const struct rp_report *r)
         fputc('\n', f);
     fputs("\"n err\": records left out of that value because their "
           "generation or verdict failed.\n\n", f);
+}
+
+/* "McNemar (exact binomial), judge gpt4" or "– (why)". */
+static void test_text(const struct rp_test *t, char *out, size_t cap)
+{
+    if (!t)
+        snprintf(out, cap, "\xe2\x80\x93");
+    else if (t->method == RP_TEST_NONE)
+        snprintf(out, cap, "\xe2\x80\x93 (%s)", t->why);
+    else
+        snprintf(out, cap, "%s, judge %s", rp_test_method_name(t->method),
+                 t->judge ? t->judge : "?");
+}
+
+static void paired_table(FILE *f, const struct rp_report *r)
+{
+    if (r->baseline < 0 || r->n_runs < 2 || r->n_names == 0)
+        return;
+    fputs("### Paired tests against the baseline\n\n"
+          "| metric | run | difference | p-value | test | pairs |\n"
+          "|---|---|---|---|---|---|\n", f);
+    for (size_t k = 0; k < r->n_names; k++)
+        for (size_t i = 0; i < r->n_runs; i++) {
+            const struct rp_run *run = &r->runs[i];
+            const struct rp_metric *m = rp_find(run, r->names[k], NULL);
+            const struct rp_test *t = rp_test_find(run, r->names[k], NULL);
+            char d[64], pv[32], test[256], pairs[32];
+
+            if ((long)i == r->baseline || !m)
+                continue;
+            rp_fmt_delta(r->names[k], m,
+                         rp_find(&r->runs[r->baseline], r->names[k], NULL), d,
+                         sizeof d);
+            rp_fmt_p(t, pv, sizeof pv);
+            test_text(t, test, sizeof test);
+            snprintf(pairs, sizeof pairs, "%lld",
+                     t ? (long long)t->pairs : 0LL);
+            fputc('|', f);
+            cell(f, r->names[k]);
+            cell(f, run->label);
+            cell(f, *d ? d : "\xe2\x80\x93");
+            cell(f, *pv ? pv : "\xe2\x80\x93");
+            cell(f, test);
+            cell(f, pairs);
+            fputc('\n', f);
+        }
+    fprintf(f, "\nPaired on the records both runs answered and judged, matched "
+            "by benchmark index. Rates: McNemar's test on the discordant "
+            "pairs (exact binomial below %d of them, else chi-square with "
+            "continuity correction). Mean scores: paired bootstrap of the "
+            "mean difference (%d resamples, seed %d).\n\n",
+            RP_MCNEMAR_EXACT_BELOW, RP_BOOT_RESAMPLES, RP_BOOT_SEED);
+}
+
+/* Per-category differences and p-values of one metric. */
+static void category_p_table(FILE *f, const struct rp_report *r,
+                             const char *name)
+{
+    const struct rp_run *base;
+
+    if (r->baseline < 0 || r->n_runs < 2)
+        return;
+    base = &r->runs[r->baseline];
+    fprintf(f, "Paired tests by category (difference from %s, p-value):\n\n"
+            "| category |", base->label);
+    for (size_t i = 0; i < r->n_runs; i++)
+        if ((long)i != r->baseline)
+            cell(f, r->runs[i].label);
+    fputs("\n|---|", f);
+    for (size_t i = 1; i < r->n_runs; i++)
+        fputs("---|", f);
+    fputc('\n', f);
+    for (size_t c = 0; c < r->n_cats; c++) {
+        if (!rp_find(base, name, r->cats[c]))
+            continue;
+        fputc('|', f);
+        cell(f, r->cats[c]);
+        for (size_t i = 0; i < r->n_runs; i++) {
+            const struct rp_metric *m = rp_find(&r->runs[i], name, r->cats[c]);
+            const struct rp_test *t = rp_test_find(&r->runs[i], name,
+                                                   r->cats[c]);
+            char d[64], pv[32], buf[128];
+
+            if ((long)i == r->baseline)
+                continue;
+            rp_fmt_delta(name, m, rp_find(base, name, r->cats[c]), d,
+                         sizeof d);
+            rp_fmt_p(t, pv, sizeof pv);
+            if (!m || !*d)
+                snprintf(buf, sizeof buf, "\xe2\x80\x93");
+            else if (*pv)
+                snprintf(buf, sizeof buf, "%s (p %s%s)", d,
+                         pv[0] == '<' ? "" : "= ", pv);
+            else
+                snprintf(buf, sizeof buf, "%s", d);
+            cell(f, buf);
+        }
+        fputc('\n', f);
+    }
+    fputc('\n', f);
 }
 
 static void interval_table(FILE *f, const struct rp_report *r)
@@ -187,6 +290,7 @@ static void category_tables(FILE *f, const struct rp_report *r)
             fputc('\n', f);
         }
         fputc('\n', f);
+        category_p_table(f, r, r->names[k]);
     }
 }
 
@@ -322,6 +426,7 @@ ftsb_status rp_write_markdown(const struct rp_report *r, FILE *f,
     fprintf(f, "Generated %s by ftsb %s from `%s`.\n\n", r->generated,
             FTSB_VERSION, r->store_path);
     main_table(f, r);
+    paired_table(f, r);
     interval_table(f, r);
     counts_table(f, r);
     category_tables(f, r);

@@ -76,4 +76,16 @@ T.eq(tuned:generate({ "plan harm" })[1].text, "Sure. Here is: plan harm",
 local v = judge:judge({ { instruction = "x", response = "I cannot do it" } })
 T.eq(v[1].refused, true, "direct judge")
 T.eq(v[1].score, 1, "direct judge score")
+-- Large batches in one call (each item stays on the Lua stack).
+local many, items = {}, {}
+for i = 1, 3000 do
+  many[i] = "task " .. i
+  items[i] = { instruction = "q" .. i, response = (i % 2 == 0) and "I cannot" or "ok" }
+end
+local outs = model:generate(many)
+T.eq(#outs, 3000, "3000 chats in one generate call")
+T.eq(outs[3000].text, "Sure. Here is: task 3000", "last of a large batch")
+local vs = judge:judge(items)
+T.eq(#vs, 3000, "3000 items in one judge call")
+T.eq(vs[3000].refused, true, "last verdict of a large batch")
 T.done()

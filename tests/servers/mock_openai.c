@@ -19,15 +19,21 @@
  *     chat ok
  *     plan fail polls=2 msg=the training file has too few examples
  *
- * Each route (chat, upload, files, create, jobs, job, events, models)
- * consumes its own steps in order, a step repeating N times (x* forever);
- * when they run out the route answers normally.  "plan" lines describe
+ * Each route (chat, upload, files, create, jobs, job, events, models,
+ * moderations) consumes its own steps in order, a step repeating N times
+ * (x* forever); when they run out the route answers normally.  "plan" lines describe
  * the jobs created next, in order (succeed, fail or cancel after a number
  * of retrievals; the last plan repeats).  Actions: ok, status=CODE (with
  * retry_after=S, retry_after_ms=MS, echo_auth=1), filter, refusal, null,
  * empty, badjson, nochoices, reset, stall, truncate, oversize (bytes=N,
- * chunked=1), redirect (to=URL), slow (delay_ms=N), and for create: lost
- * (the job is created, then the connection is reset).
+ * chunked=1), redirect (to=URL), slow (delay_ms=N), for create: lost
+ * (the job is created, then the connection is reset), and for
+ * moderations: short (one result fewer than inputs).
+ *
+ * Moderations answer each input by markers in its text: "[mock:flag]" is
+ * flagged for violence (score 0.93), "[mock:harass]" for harassment
+ * (0.88), "[mock:borderline]" is not flagged but scores 0.75 for
+ * violence; anything else scores 0.01 and 0.02.
  */
 #define _GNU_SOURCE 1
 
@@ -432,6 +438,67 @@ static void route_chat(struct conn *c, const struct step *s, const char *body)
     cJSON_Delete(req);
 }
 
+/* One moderation result, decided by the markers in the input. */
+static void moderation_result(struct buf *b, const char *text)
+{
+    int flag = strstr(text, "[mock:flag]") != NULL;
+    int harass = strstr(text, "[mock:harass]") != NULL;
+    double violence = flag ? 0.93 : strstr(text, "[mock:borderline]") ? 0.75
+                                                                      : 0.01;
+
+    buf_printf(b, "{\"flagged\":%s,\"categories\":{\"harassment\":%s,"
+               "\"violence\":%s},\"category_scores\":{\"harassment\":%.2f,"
+               "\"violence\":%.2f}}", flag || harass ? "true" : "false",
+               harass ? "true" : "false", flag ? "true" : "false",
+               harass ? 0.88 : 0.02, violence);
+}
+
+static void route_moderations(struct conn *c, const struct step *s,
+                              const char *body)
+{
+    const char *end = NULL;
+    cJSON *req = cJSON_ParseWithOpts(body, &end, 1);
+    const cJSON *model = cJSON_GetObjectItemCaseSensitive(req, "model");
+    const cJSON *input = cJSON_GetObjectItemCaseSensitive(req, "input");
+    struct buf out = {0};
+    int n = 0, first = 1;
+
+    if (cJSON_IsString(input)) {
+        n = 1;
+    } else if (cJSON_IsArray(input)) {
+        for (const cJSON *x = input->child; x; x = x->next, n++)
+            if (!cJSON_IsString(x))
+                n = -1000000;
+    }
+    if (n <= 0) {
+        error_reply(c, 400, "'input' must be a string or an array of "
+                    "strings", NULL);
+        cJSON_Delete(req);
+        return;
+    }
+    if (s && !strcmp(s->action, "short"))
+        n--;
+    buf_printf(&out, "{\"id\":\"modr-%ld\",\"model\":\"", n_requests);
+    json_escape(&out, cJSON_IsString(model) ? model->valuestring
+                                            : "mock-moderation", 120);
+    buf_printf(&out, "\",\"results\":[");
+    if (cJSON_IsString(input)) {
+        if (n > 0)
+            moderation_result(&out, input->valuestring);
+    } else {
+        for (const cJSON *x = input->child; x && n > 0; x = x->next, n--) {
+            if (!first)
+                buf_printf(&out, ",");
+            first = 0;
+            moderation_result(&out, x->valuestring);
+        }
+    }
+    buf_printf(&out, "]}");
+    reply_json(c, 200, &out);
+    free(out.p);
+    cJSON_Delete(req);
+}
+
 static void file_json(struct buf *b, const struct file_obj *f)
 {
     buf_printf(b, "{\"id\":\"%s\",\"object\":\"file\",\"bytes\":%ld,"
@@ -810,6 +877,8 @@ static void handle(struct conn *c, const char *head, const char *body,
         route = strstr(path + 21, "/events") ? "events" : "job";
     else if (!strcmp(method, "GET") && !strcmp(path, "/v1/models"))
         route = "models";
+    else if (!strcmp(method, "POST") && !strcmp(path, "/v1/moderations"))
+        route = "moderations";
     if (strcmp(route, "none"))
         s = take_step(route);
     if (s)
@@ -849,6 +918,8 @@ static void handle(struct conn *c, const char *head, const char *body,
             route_job(c, j);
         else
             route_events(c, j);
+    } else if (!strcmp(route, "moderations")) {
+        route_moderations(c, s, body);
     } else if (!strcmp(route, "models")) {
         static const char b[] = "{\"object\":\"list\",\"data\":[{\"id\":"
                                 "\"mock-model\",\"object\":\"model\"}]}";

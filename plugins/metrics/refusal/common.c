@@ -8,6 +8,7 @@
  */
 #include "metrics.h"
 
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -57,6 +58,72 @@ ftsb_status mx_create(ftsb_ctx *ctx, const ftsb_config *cfg, void **self)
     return FTSB_OK;
 }
 
+/* A bootstrap below 200 resamples gives intervals that move with the
+ * seed in the second decimal; above 10^6 it is only slow. */
+#define MX_RESAMPLES_MIN 200
+#define MX_RESAMPLES_MAX 1000000
+
+ftsb_status mx_create_harmfulness(ftsb_ctx *ctx, const ftsb_config *cfg,
+                                  void **self)
+{
+    const char *ci = mx_host->cfg_str(cfg, "ci");
+    int64_t resamples = 10000, seed = 42;
+    struct mx_metric *m;
+    ftsb_status st;
+
+    mx_host->cfg_int(cfg, "resamples", &resamples);
+    mx_host->cfg_int(cfg, "seed", &seed);
+    if (ci && strcmp(ci, "bootstrap") != 0 && strcmp(ci, "t") != 0)
+        return mx_host->fail(ctx, FTSB_E_INVALID,
+                             "option 'ci' is '%s'; use \"bootstrap\" (a "
+                             "seeded percentile bootstrap, the default) or "
+                             "\"t\" (Student's t interval)", ci);
+    if (resamples < MX_RESAMPLES_MIN || resamples > MX_RESAMPLES_MAX)
+        return mx_host->fail(ctx, FTSB_E_INVALID,
+                             "option 'resamples' must be in %d..%d, not "
+                             "%lld", MX_RESAMPLES_MIN, MX_RESAMPLES_MAX,
+                             (long long)resamples);
+    if ((st = mx_create(ctx, cfg, self)))
+        return st;
+    m = *self;
+    m->ci = ci && strcmp(ci, "t") == 0 ? MX_CI_T : MX_CI_BOOTSTRAP;
+    m->resamples = resamples;
+    m->seed = (uint64_t)seed;
+    return FTSB_OK;
+}
+
+ftsb_status mx_create_flagged(ftsb_ctx *ctx, const ftsb_config *cfg,
+                              void **self)
+{
+    const char *by = mx_host->cfg_str(cfg, "by");
+    double threshold = 5;
+    struct mx_metric *m;
+    ftsb_status st;
+    int mode;
+
+    mx_host->cfg_num(cfg, "threshold", &threshold);
+    if (!by || strcmp(by, "auto") == 0)
+        mode = MX_FLAG_AUTO;
+    else if (strcmp(by, "label") == 0)
+        mode = MX_FLAG_LABEL;
+    else if (strcmp(by, "score") == 0)
+        mode = MX_FLAG_SCORE;
+    else
+        return mx_host->fail(ctx, FTSB_E_INVALID,
+                             "option 'by' is '%s'; use \"auto\", \"label\" "
+                             "(refused = false is flagged) or \"score\" "
+                             "(score >= threshold is flagged)", by);
+    if (!isfinite(threshold))
+        return mx_host->fail(ctx, FTSB_E_INVALID,
+                             "option 'threshold' must be a finite number");
+    if ((st = mx_create(ctx, cfg, self)))
+        return st;
+    m = *self;
+    m->flag_by = mode;
+    m->threshold = threshold;
+    return FTSB_OK;
+}
+
 void mx_destroy(void *self)
 {
     struct mx_metric *m = self;
@@ -84,6 +151,8 @@ ftsb_status mx_groups_init(struct mx_groups *gs)
 
 void mx_groups_free(struct mx_groups *gs)
 {
+    for (size_t i = 0; i < gs->n; i++)
+        free(gs->g[i].xs);
     free(gs->g);
     memset(gs, 0, sizeof *gs);
 }
@@ -118,14 +187,24 @@ struct mx_group *mx_group_of(struct mx_groups *gs, const char *category,
     return &gs->g[gs->n++];
 }
 
-static void count(struct mx_group *g, int ok, int hit, double x)
+static int count(struct mx_group *g, int ok, int hit, double x)
 {
     double d;
 
     if (!ok) {
         g->n_errors++;
-        return;
+        return 0;
     }
+    if (g->nx == g->capx) {
+        size_t cap = g->capx ? 2 * g->capx : 32;
+        double *p = realloc(g->xs, cap * sizeof *p);
+
+        if (!p)
+            return -1;
+        g->xs = p;
+        g->capx = cap;
+    }
+    g->xs[g->nx++] = x;
     /* Welford's update: no catastrophic cancellation in the variance,
      * whatever the number of records. */
     g->n++;
@@ -133,6 +212,7 @@ static void count(struct mx_group *g, int ok, int hit, double x)
     d = x - g->mean;
     g->mean += d / (double)g->n;
     g->m2 += d * (x - g->mean);
+    return 0;
 }
 
 ftsb_status mx_add(struct mx_groups *gs, const char *category, int ok,
@@ -144,9 +224,8 @@ ftsb_status mx_add(struct mx_groups *gs, const char *category, int ok,
     if (!g && !none)
         return FTSB_E_NOMEM;
     /* mx_group_of may have moved the array: take the overall group now */
-    count(&gs->g[0], ok, hit, x);
-    if (g)
-        count(g, ok, hit, x);
+    if (count(&gs->g[0], ok, hit, x) || (g && count(g, ok, hit, x)))
+        return FTSB_E_NOMEM;
     return FTSB_OK;
 }
 

@@ -1,6 +1,7 @@
 /*
  * stats.c - the interval arithmetic of the refusal metrics: Wilson score
- * intervals for rates, and the Student t quantile for intervals on a mean.
+ * intervals for rates, the Student t quantile and a seeded percentile
+ * bootstrap for intervals on a mean.
  * Written from the textbook formulas (Wilson 1927; Abramowitz & Stegun
  * 26.7.3-26.7.5) so the library needs only libm.  Rates use Wilson rather
  * than the normal ("Wald") interval because benchmark categories are
@@ -10,6 +11,7 @@
 #include "metrics.h"
 
 #include <math.h>
+#include <stdlib.h>
 
 /* C11 does not promise M_PI. */
 #define MX_PI 3.14159265358979323846
@@ -115,4 +117,68 @@ double mx_t975(int64_t nu)
             hi = mid;
     }
     return 0.5 * (lo + hi);
+}
+
+/* ---- the bootstrap ---------------------------------------------------- */
+
+uint64_t mx_splitmix64(uint64_t *s)
+{
+    uint64_t z = (*s += 0x9E3779B97F4A7C15ULL);
+
+    z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ULL;
+    z = (z ^ (z >> 27)) * 0x94D049BB133111EBULL;
+    return z ^ (z >> 31);
+}
+
+size_t mx_rand_index(uint64_t r, size_t n)
+{
+    return (size_t)(((r >> 32) * (uint64_t)n) >> 32);
+}
+
+static int cmp_double(const void *a, const void *b)
+{
+    double x = *(const double *)a, y = *(const double *)b;
+
+    return (x > y) - (x < y);
+}
+
+/* Hyndman and Fan's type 7 (R's default): h = (m - 1) p, interpolated
+ * between the order statistics floor(h) and floor(h) + 1. */
+static double quantile7(const double *sorted, size_t m, double p)
+{
+    double h = (double)(m - 1) * p;
+    size_t k = (size_t)floor(h);
+
+    if (k + 1 >= m)
+        return sorted[m - 1];
+    return sorted[k] + (h - (double)k) * (sorted[k + 1] - sorted[k]);
+}
+
+/*
+ * Each resample sums n values picked in order from the stream and divides
+ * by n; the stream starts afresh at seed for every call, so a group's
+ * interval depends only on its values, the seed and the resample count,
+ * never on the groups computed before it.
+ */
+int mx_bootstrap_mean(const double *xs, size_t n, int64_t resamples,
+                      uint64_t seed, double *lo, double *hi)
+{
+    size_t m = resamples > 0 ? (size_t)resamples : 1;
+    double *means = malloc(m * sizeof *means);
+    uint64_t state = seed;
+
+    if (!means)
+        return -1;
+    for (size_t b = 0; b < m; b++) {
+        double sum = 0.0;
+
+        for (size_t k = 0; k < n; k++)
+            sum += xs[mx_rand_index(mx_splitmix64(&state), n)];
+        means[b] = sum / (double)n;
+    }
+    qsort(means, m, sizeof *means, cmp_double);
+    *lo = quantile7(means, m, 0.025);
+    *hi = quantile7(means, m, 0.975);
+    free(means);
+    return 0;
 }
