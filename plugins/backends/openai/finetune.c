@@ -215,7 +215,7 @@ static ftsb_status upload(struct ft *f, const char *jsonl, size_t len,
     if ((st = kv_get(f, NS_FILES, key, state, sizeof state)))
         return st;
     if (strncmp(state, "id:", 3) == 0 && oa_id_ok(state + 3)) {
-        snprintf(file_id, OA_ID_MAX, "%s", state + 3);
+        snprintf(file_id, OA_ID_MAX, "%.*s", OA_ID_MAX - 1, state + 3);
         h->log(f->ctx, FTSB_LOG_INFO, "training file '%s' was uploaded "
                "before as '%s'", name, file_id);
         return FTSB_OK;
@@ -561,7 +561,7 @@ static ftsb_status oa_finetune(void *self, ftsb_ctx *ctx,
     if ((st = kv_get(&f, NS_JOBS, job_key, state, sizeof state)))
         goto out;
     if (strncmp(state, "id:", 3) == 0 && oa_id_ok(state + 3)) {
-        snprintf(job_id, sizeof job_id, "%s", state + 3);
+        snprintf(job_id, sizeof job_id, "%.*s", OA_ID_MAX - 1, state + 3);
         h->log(ctx, FTSB_LOG_INFO, "resuming fine-tuning job '%s' (created "
                "by an earlier run)", job_id);
     } else if (strcmp(state, "creating") == 0) {
