@@ -14,6 +14,7 @@
 
 #include <signal.h>
 
+#include "cli/cli.h"
 #include "lua/runner.h"
 #include "plugin/host.h"
 #include "plugin/instance.h"
@@ -36,6 +37,8 @@ static const char usage[] =
     "  plugins --help ID          show a plugin's options (ID or KIND/ID)\n"
     "  runs                       list the runs in the store\n"
     "  merge DEST.db SHARD.db...  merge shard stores into DEST.db\n"
+    "  model-info FILE.gguf       describe a GGUF model file (--help)\n"
+    "  make-model OUT.gguf ...    write a random-weight Llama model (--help)\n"
     "  version                    print the version\n"
     "\n"
     "options:\n"
@@ -344,6 +347,10 @@ int main(int argc, char **argv)
     }
     if (!strcmp(cmd, "merge"))
         return cmd_merge(argc - i - 1, argv + i + 1);
+    if (!strcmp(cmd, "model-info"))
+        return cli_model_info(argc - i - 1, argv + i + 1);
+    if (!strcmp(cmd, "make-model"))
+        return cli_make_model(argc - i - 1, argv + i + 1);
     if (strcmp(cmd, "run") && strcmp(cmd, "plugins") && strcmp(cmd, "runs"))
         return usage_error("unknown command '%s'", cmd);
     if (load_plugins(&s, &o) != 0)

@@ -1,0 +1,655 @@
+/*
+ * perf_llama.c - speed of the Llama engine's forward pass and scheduler on
+ * this machine, against the machine's own limits measured in the same run.
+ * (1) The limits: the OpenBLAS sgemm peak (square 2048) and the DRAM read
+ * bandwidth (a 1 GiB array summed by 1 or 2 threads), at 1 and 2 threads.
+ * (2) For random-weight models of the llama2.c 110M and the TinyLlama 1.1B
+ * shapes, in F32 and F16, at 1 and 2 BLAS threads: prefill tokens/s of a
+ * 512-token prompt (one forward call, logits of the last row) with its
+ * ratio to the sgemm peak (FLOPs executed / time / peak), and
+ * single-sequence decode tokens/s (the n = 1 path) with its ratio to the
+ * bandwidth (weight bytes read per token x tokens/s / bandwidth); F16
+ * decode also with a 2-thread pool lent through struct lm_parallel, which
+ * the engine uses for narrow weights when a host offers one.
+ * (3) Batched generation through lm_generate: 64 chats at once against one
+ * chat alone, aggregate tokens/s.  (4) Peak RSS per model (the mapped
+ * weights count: F32 weights are used in place from the mapping).
+ * llama.cpp's figures from shared/research/native-bench.md are printed
+ * beside ours.  The sgemm peak is measured again at the end: if it moved
+ * by more than 10 %, someone else used the cores and the ratios are rough.
+ *
+ * Models are written once into a cache folder (-dir, default
+ * $TMPDIR/ftsb-perf-models) by random_model.h and reused by later runs.
+ * Usage: perf_llama [-q] [-dir DIR] [-models 110m,1.1b] [-types f32,f16]
+ *                   [-threads 1,2] [-decode N] [-no-batch]
+ * -q: the 110M model only, fewer tokens.  A standalone program: it exits
+ * on errors, and it sets OpenBLAS's thread count (it plays the core).
+ */
+#define _GNU_SOURCE /* pthread, clock_gettime, strdup */
+#include <cblas.h>
+#include <math.h>
+#include <pthread.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/resource.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "forward.h"
+#include "generate.h"
+#include "model.h"
+#include "random_model.h"
+
+void blas_ensure_fast_kernels(char **argv); /* core/util/blas.h */
+
+#define GB 1e9
+
+static void die(const char *what, const char *msg)
+{
+    fprintf(stderr, "perf_llama: %s: %s\n", what, msg);
+    exit(EXIT_FAILURE);
+}
+
+static void *xmalloc(size_t n)
+{
+    void *p = malloc(n);
+    if (!p)
+        die("out of memory", "malloc");
+    return p;
+}
+
+static double now(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + ts.tv_nsec * 1e-9;
+}
+
+static int cmp_double(const void *a, const void *b)
+{
+    double x = *(const double *)a, y = *(const double *)b;
+    return (x > y) - (x < y);
+}
+
+static double median(double *v, int n)
+{
+    qsort(v, (size_t)n, sizeof *v, cmp_double);
+    return n % 2 ? v[n / 2] : 0.5 * (v[n / 2 - 1] + v[n / 2]);
+}
+
+/* ---- (1) the limits ------------------------------------------------------ */
+
+/* sgemm GFLOP/s on square n x n, median of 5 samples of >= 0.3 s. */
+static double sgemm_peak(int threads)
+{
+    const int n = 2048;
+    float *a = xmalloc((size_t)n * n * 4), *b = xmalloc((size_t)n * n * 4),
+          *c = xmalloc((size_t)n * n * 4);
+    double t[5];
+
+    for (size_t i = 0; i < (size_t)n * n; i++) {
+        a[i] = (float)(i % 7) * 0.1f;
+        b[i] = (float)(i % 5) * 0.1f;
+    }
+    openblas_set_num_threads(threads);
+    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, n, n, n, 1.0f, a,
+                n, b, n, 0.0f, c, n); /* warm-up */
+    for (int s = 0; s < 5; s++) {
+        int reps = 0;
+        double t0 = now(), el;
+        do {
+            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, n, n, n,
+                        1.0f, a, n, b, n, 0.0f, c, n);
+            reps++;
+        } while ((el = now() - t0) < 0.3);
+        t[s] = 2.0 * n * n * (double)n * reps / el / 1e9;
+    }
+    free(a);
+    free(b);
+    free(c);
+    return median(t, 5);
+}
+
+struct bw_job {
+    const float *p;
+    size_t n;
+    float sum;
+};
+
+static void *bw_sum(void *arg)
+{
+    struct bw_job *j = arg;
+    float acc[16] = {0};
+    size_t i = 0;
+
+    for (; i + 16 <= j->n; i += 16)
+        for (int k = 0; k < 16; k++)
+            acc[k] += j->p[i + k];
+    for (int k = 1; k < 16; k++)
+        acc[0] += acc[k];
+    j->sum = acc[0];
+    return NULL;
+}
+
+/* DRAM read bandwidth, GB/s: a 1 GiB array summed by `threads` threads
+ * (each its own half), median of 7 passes. */
+static double read_bandwidth(int threads)
+{
+    const size_t n = (size_t)1 << 28; /* floats: 1 GiB */
+    float *p = xmalloc(n * sizeof *p);
+    double t[7];
+    volatile float sink = 0;
+
+    for (size_t i = 0; i < n; i++)
+        p[i] = (float)(i & 1023);
+    for (int s = 0; s < 7; s++) {
+        pthread_t th[8];
+        struct bw_job j[8];
+        double t0 = now();
+        for (int k = 0; k < threads; k++) {
+            j[k] = (struct bw_job){p + n / threads * k, n / threads, 0};
+            if (pthread_create(&th[k], NULL, bw_sum, &j[k]))
+                die("pthread_create", "failed");
+        }
+        for (int k = 0; k < threads; k++) {
+            pthread_join(th[k], NULL);
+            sink += j[k].sum;
+        }
+        t[s] = (double)(n * sizeof *p) / (now() - t0) / GB;
+    }
+    (void)sink;
+    free(p);
+    return median(t, 7);
+}
+
+/* ---- a host thread pool (what the core would lend the engine) ------------ */
+
+/* Persistent workers that wait on a condition variable (passively: the
+ * engine uses the pool only while no BLAS call runs); the calling thread
+ * takes tasks too. */
+struct tpool {
+    pthread_mutex_t mu;
+    pthread_cond_t go, done;
+    lm_task_fn fn;
+    void *arg;
+    int n_tasks, next, pending, gen, quit, n_workers;
+    pthread_t th[8];
+};
+
+static void tpool_drain(struct tpool *p) /* with mu held */
+{
+    while (p->next < p->n_tasks) {
+        int i = p->next++;
+        pthread_mutex_unlock(&p->mu);
+        p->fn(p->arg, i);
+        pthread_mutex_lock(&p->mu);
+        if (--p->pending == 0)
+            pthread_cond_signal(&p->done);
+    }
+}
+
+static void *tpool_worker(void *arg)
+{
+    struct tpool *p = arg;
+    int seen = 0;
+
+    pthread_mutex_lock(&p->mu);
+    for (;;) {
+        while (p->gen == seen && !p->quit)
+            pthread_cond_wait(&p->go, &p->mu);
+        if (p->quit)
+            break;
+        seen = p->gen;
+        tpool_drain(p);
+    }
+    pthread_mutex_unlock(&p->mu);
+    return NULL;
+}
+
+static void tpool_run(void *pool, int n_tasks, lm_task_fn fn, void *arg)
+{
+    struct tpool *p = pool;
+
+    pthread_mutex_lock(&p->mu);
+    p->fn = fn;
+    p->arg = arg;
+    p->n_tasks = n_tasks;
+    p->next = 0;
+    p->pending = n_tasks;
+    p->gen++;
+    pthread_cond_broadcast(&p->go);
+    tpool_drain(p);
+    while (p->pending > 0)
+        pthread_cond_wait(&p->done, &p->mu);
+    pthread_mutex_unlock(&p->mu);
+}
+
+static void tpool_start(struct tpool *p, int workers)
+{
+    memset(p, 0, sizeof *p);
+    pthread_mutex_init(&p->mu, NULL);
+    pthread_cond_init(&p->go, NULL);
+    pthread_cond_init(&p->done, NULL);
+    p->n_workers = workers;
+    for (int i = 0; i < workers; i++)
+        if (pthread_create(&p->th[i], NULL, tpool_worker, p))
+            die("pthread_create", "failed");
+}
+
+static void tpool_stop(struct tpool *p)
+{
+    pthread_mutex_lock(&p->mu);
+    p->quit = 1;
+    pthread_cond_broadcast(&p->go);
+    pthread_mutex_unlock(&p->mu);
+    for (int i = 0; i < p->n_workers; i++)
+        pthread_join(p->th[i], NULL);
+}
+
+/* ---- peak RSS per model ---------------------------------------------------- */
+
+/* Resets the process's peak RSS (Linux: clear_refs 5). */
+static void rss_reset(void)
+{
+    FILE *f = fopen("/proc/self/clear_refs", "w");
+    if (f) {
+        fputs("5", f);
+        fclose(f);
+    }
+}
+
+/* VmHWM in MiB (peak RSS since the last reset), or -1. */
+static double rss_peak_mib(void)
+{
+    FILE *f = fopen("/proc/self/status", "r");
+    char line[256];
+    double kb = -1;
+
+    while (f && fgets(line, sizeof line, f))
+        if (!strncmp(line, "VmHWM:", 6))
+            kb = atof(line + 6);
+    if (f)
+        fclose(f);
+    return kb < 0 ? -1 : kb / 1024.0;
+}
+
+/* ---- (2) prefill and decode -------------------------------------------------- */
+
+struct run {
+    const struct lm_model *m;
+    struct lm_state st;
+    struct lm_kv_pool pool;
+    int32_t *ids; /* (T) random prompt tokens */
+};
+
+/* One prompt of n tokens through a fresh cache; seconds. */
+static double prefill(struct run *r, int n)
+{
+    struct lm_kv_seq kv = {0};
+    struct lm_err e;
+    double t0;
+
+    if (lm_kv_seq_alloc(&r->pool, &kv, n, &e))
+        die("kv", e.msg);
+    struct lm_seg seg = {r->ids, n, &kv, LM_LOGITS_LAST};
+    t0 = now();
+    if (lm_forward(r->m, &r->st, &r->pool, &seg, 1, &e))
+        die("forward", e.msg);
+    t0 = now() - t0;
+    lm_kv_seq_free(&r->pool, &kv);
+    return t0;
+}
+
+/* A 16-token prompt, then `steps` tokens decoded one at a time (greedy);
+ * returns seconds of the decoding part. */
+static double decode(struct run *r, int steps)
+{
+    struct lm_kv_seq kv = {0};
+    struct lm_err e;
+    int32_t tok;
+    double t0;
+
+    if (lm_kv_seq_alloc(&r->pool, &kv, 16 + steps, &e))
+        die("kv", e.msg);
+    struct lm_seg seg = {r->ids, 16, &kv, LM_LOGITS_LAST};
+    if (lm_forward(r->m, &r->st, &r->pool, &seg, 1, &e))
+        die("forward", e.msg);
+    tok = lm_argmax(r->st.logits, r->m->cfg.vocab);
+    t0 = now();
+    for (int i = 0; i < steps; i++) {
+        struct lm_seg one = {&tok, 1, &kv, LM_LOGITS_LAST};
+        if (lm_forward(r->m, &r->st, &r->pool, &one, 1, &e))
+            die("forward", e.msg);
+        tok = lm_argmax(r->st.logits, r->m->cfg.vocab);
+    }
+    t0 = now() - t0;
+    lm_kv_seq_free(&r->pool, &kv);
+    return t0;
+}
+
+/* FLOPs executed by a prefill of n tokens: the projections of every row,
+ * the output projection of the last row, and attention as the kernel runs
+ * it (scores and P.V over the full n x n square, the masked half too). */
+static double prefill_flops(const struct lm_config *c, int n)
+{
+    double C = c->dim, HD = (double)c->n_heads * c->head_dim,
+           GD = (double)c->n_kv_heads * c->head_dim, F = c->ffn;
+    double proj = 2.0 * n * (C * HD + 2 * C * GD + HD * C + 3 * C * F);
+    double att = 4.0 * n * (double)n * HD;
+    return c->n_layers * (proj + att) + 2.0 * C * c->vocab;
+}
+
+/* Bytes one decoded token at position pos reads: every weight matrix
+ * once, plus the K and V cache up to pos. */
+static double decode_bytes(const struct lm_model *m, int pos)
+{
+    const struct lm_config *c = &m->cfg;
+    return (double)m->weight_bytes +
+           2.0 * c->n_layers * (double)pos * c->n_kv_heads * c->head_dim * 4;
+}
+
+/* llama.cpp (native-bench.md 3.2, medians): pp512 and tg128 tokens/s. */
+struct ref {
+    const char *shape, *type;
+    double pp[3], tg[3]; /* index = threads */
+};
+static const struct ref llama_cpp[] = {
+    {"110m", "f32", {0, 512.3, 896.1}, {0, 26.63, 51.37}},
+    {"110m", "f16", {0, 437.0, 824.1}, {0, 34.82, 67.13}},
+    {"1.1b", "f32", {0, 51.61, 95.86}, {0, 3.15, 6.11}},
+    {"1.1b", "f16", {0, 48.39, 97.25}, {0, 6.27, 12.16}},
+};
+
+static const struct ref *ref_of(const char *shape, const char *type)
+{
+    for (size_t i = 0; i < sizeof llama_cpp / sizeof *llama_cpp; i++)
+        if (!strcmp(llama_cpp[i].shape, shape) &&
+            !strcmp(llama_cpp[i].type, type))
+            return &llama_cpp[i];
+    return NULL;
+}
+
+/* ---- (3) batched generation --------------------------------------------------- */
+
+/* n chats of 16 random tokens, new tokens each, greedy, one lm_generate
+ * call; aggregate generated tokens/s over the whole call. */
+static double generate_rate(const struct lm_model *m, struct lm_state *st,
+                            int n, int new_tokens, struct lm_gen_stats *stats)
+{
+    struct lm_gen_request *rq = xmalloc((size_t)n * sizeof *rq);
+    struct lm_gen_result *rs = xmalloc((size_t)n * sizeof *rs);
+    int32_t *ids = xmalloc((size_t)n * 16 * sizeof *ids);
+    struct lm_gen_opts o = {.max_batch = n, .stats = stats};
+    struct lm_err e;
+    int64_t total = 0;
+    double t0;
+
+    for (int i = 0; i < n; i++) {
+        for (int t = 0; t < 16; t++)
+            ids[i * 16 + t] = 3 + (int32_t)((i * 7919u + t * 104729u) %
+                                            (uint32_t)(m->cfg.vocab - 3));
+        memset(&rq[i], 0, sizeof rq[i]);
+        rq[i].prompt = ids + i * 16;
+        rq[i].n_prompt = 16;
+        rq[i].max_new_tokens = new_tokens;
+        rq[i].ignore_eos = true;
+        rq[i].sampling.top_p = 1.0f;
+        rq[i].sampling.repetition_penalty = 1.0f;
+    }
+    t0 = now();
+    if (lm_generate(m, NULL, st, &o, rq, (size_t)n, rs, &e))
+        die("generate", e.msg);
+    t0 = now() - t0;
+    for (int i = 0; i < n; i++) {
+        total += rs[i].n_tokens;
+        lm_gen_result_free(&rs[i]);
+    }
+    free(rq);
+    free(rs);
+    free(ids);
+    return (double)total / t0;
+}
+
+/* ---- main ------------------------------------------------------------------------ */
+
+struct opts {
+    int quick, batch, decode_steps;
+    char dir[1024];
+    char models[64], types[64], threads[32];
+};
+
+static int listed(const char *list, const char *item)
+{
+    char buf[64];
+    snprintf(buf, sizeof buf, "%s", list);
+    for (char *s = strtok(buf, ","); s; s = strtok(NULL, ","))
+        if (!strcmp(s, item))
+            return 1;
+    return 0;
+}
+
+/* The model file of shape x type in the cache folder, written if absent. */
+static void model_file(const struct opts *o, const char *shape,
+                       const char *type, int32_t t, char *path, size_t size)
+{
+    struct lm_random_shape s;
+    struct lm_err e;
+    struct stat sb;
+
+    snprintf(path, size, "%s/%s-%s.gguf", o->dir, shape, type);
+    if (stat(path, &sb) == 0)
+        return;
+    if (lm_random_shape_named(shape, &s, &e))
+        die(shape, e.msg);
+    s.n_ctx = 2048;
+    printf("(writing %s ...", path);
+    fflush(stdout);
+    double t0 = now();
+    if (lm_random_model_write(path, &s, t, 1, NULL, &e))
+        die(path, e.msg);
+    printf(" %.0f s)\n", now() - t0);
+}
+
+int main(int argc, char **argv)
+{
+    struct opts o = {.batch = 1, .decode_steps = 0};
+    const char *tmp = getenv("TMPDIR");
+    double peak[3], bw[3], peak_end;
+    static const char *shapes[] = {"110m", "1.1b"};
+    static const char *type_names[] = {"f32", "f16"};
+    static const int32_t types[] = {LM_F32, LM_F16};
+
+    blas_ensure_fast_kernels(argv); /* as ftsb does: AVX-512 kernels */
+    snprintf(o.dir, sizeof o.dir, "%s/ftsb-perf-models", tmp ? tmp : "/tmp");
+    snprintf(o.models, sizeof o.models, "110m,1.1b");
+    snprintf(o.types, sizeof o.types, "f32,f16");
+    snprintf(o.threads, sizeof o.threads, "1,2");
+    for (int i = 1; i < argc; i++) {
+        if (!strcmp(argv[i], "-q")) {
+            o.quick = 1;
+            snprintf(o.models, sizeof o.models, "110m");
+        } else if (!strcmp(argv[i], "-no-batch")) {
+            o.batch = 0;
+        } else if (i + 1 < argc && !strcmp(argv[i], "-dir")) {
+            snprintf(o.dir, sizeof o.dir, "%s", argv[++i]);
+        } else if (i + 1 < argc && !strcmp(argv[i], "-models")) {
+            snprintf(o.models, sizeof o.models, "%s", argv[++i]);
+        } else if (i + 1 < argc && !strcmp(argv[i], "-types")) {
+            snprintf(o.types, sizeof o.types, "%s", argv[++i]);
+        } else if (i + 1 < argc && !strcmp(argv[i], "-threads")) {
+            snprintf(o.threads, sizeof o.threads, "%s", argv[++i]);
+        } else if (i + 1 < argc && !strcmp(argv[i], "-decode")) {
+            o.decode_steps = atoi(argv[++i]);
+        } else {
+            fprintf(stderr, "usage: perf_llama [-q] [-dir DIR] [-models "
+                    "110m,1.1b] [-types f32,f16] [-threads 1,2] [-decode N] "
+                    "[-no-batch]\n");
+            return 2;
+        }
+    }
+    mkdir(o.dir, 0755);
+    double load[3] = {0};
+    if (getloadavg(load, 3) < 0)
+        load[0] = -1;
+    printf("# perf_llama\n\nOpenBLAS %s, kernels %s; load average %.2f; "
+           "models in %s\n\n", openblas_get_config(), openblas_get_corename(),
+           load[0], o.dir);
+
+    printf("## Limits of this machine\n\n| threads | sgemm 2048² GFLOP/s | "
+           "DRAM read GB/s |\n|---:|---:|---:|\n");
+    for (int t = 1; t <= 2; t++) {
+        peak[t] = sgemm_peak(t);
+        bw[t] = read_bandwidth(t);
+        printf("| %d | %.1f | %.1f |\n", t, peak[t], bw[t]);
+    }
+    fflush(stdout);
+
+    printf("\n## Prefill (512 tokens) and single-sequence decode\n\n"
+           "prefill ratio = FLOPs executed / time / sgemm peak; decode ratio "
+           "= weight + KV bytes per token x tok/s / DRAM bandwidth "
+           "(same thread count)\n\n"
+           "| model | threads | prefill tok/s | of peak | llama.cpp pp512 | "
+           "decode tok/s | GB/s | of bandwidth | llama.cpp tg128 | "
+           "peak RSS MiB |\n|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n");
+    struct tpool pool;
+    tpool_start(&pool, 1); /* with the caller: 2 threads */
+    struct lm_parallel par = {tpool_run, &pool, 2};
+    double single_rate[2][2] = {{0}}; /* [shape][type], 2 threads */
+
+    for (int si = 0; si < 2; si++) {
+        for (int ti = 0; ti < 2; ti++) {
+            char path[1200];
+            struct lm_model *m;
+            struct lm_err e;
+            struct run r;
+            const int P = 512;
+            int big = si == 1;
+            int steps = o.decode_steps ? o.decode_steps : big ? 24 : 64;
+            int reps = big ? 2 : 3;
+
+            if (!listed(o.models, shapes[si]) ||
+                !listed(o.types, type_names[ti]))
+                continue;
+            model_file(&o, shapes[si], type_names[ti], types[ti], path,
+                       sizeof path);
+            rss_reset();
+            if (lm_model_load(path, NULL, &m, &e))
+                die(path, e.msg);
+            memset(&r, 0, sizeof r);
+            r.m = m;
+            lm_state_init(&r.st);
+            lm_kv_pool_init(&r.pool, &m->cfg, 4096);
+            r.ids = xmalloc(P * sizeof *r.ids);
+            for (int i = 0; i < P; i++)
+                r.ids[i] = 3 + (int32_t)((i * 2654435761u) %
+                                         (uint32_t)(m->cfg.vocab - 3));
+            openblas_set_num_threads(2);
+            prefill(&r, 16); /* fault the mapping in, allocate buffers */
+            char label[32];
+            snprintf(label, sizeof label, "%s %s", shapes[si], type_names[ti]);
+            const struct ref *ref = ref_of(shapes[si], type_names[ti]);
+
+            for (int t = 1; t <= 2; t++) {
+                char tt[4];
+                snprintf(tt, sizeof tt, "%d", t);
+                if (!listed(o.threads, tt))
+                    continue;
+                openblas_set_num_threads(t);
+                double tp[4], td[4];
+                for (int k = 0; k < reps; k++)
+                    tp[k] = prefill(&r, P);
+                for (int k = 0; k < reps; k++)
+                    td[k] = decode(&r, steps);
+                double pp = P / median(tp, reps);
+                double tg = steps / median(td, reps);
+                double bytes = decode_bytes(m, 16 + steps / 2);
+                printf("| %s | %d | %.1f | %.0f %% | %.1f | %.2f | %.1f | "
+                       "%.0f %% | %.2f | %.0f |\n",
+                       label, t, pp,
+                       100.0 * prefill_flops(&m->cfg, P) * pp / P / 1e9 / peak[t],
+                       ref ? ref->pp[t] : 0.0, tg, bytes * tg / GB,
+                       100.0 * bytes * tg / GB / bw[t], ref ? ref->tg[t] : 0.0,
+                       rss_peak_mib());
+                if (t == 2)
+                    single_rate[si][ti] = tg;
+                if (t == 2 && types[ti] != LM_F32) {
+                    /* narrow weights decode on the calling thread unless
+                     * the host lends a pool: with one */
+                    lm_scratch_set_parallel(&r.st.ws, &par);
+                    for (int k = 0; k < reps; k++)
+                        td[k] = decode(&r, steps);
+                    lm_scratch_set_parallel(&r.st.ws, NULL);
+                    tg = steps / median(td, reps);
+                    printf("| %s, lent 2-thread pool | 2 | | | | %.2f | %.1f "
+                           "| %.0f %% | %.2f | %.0f |\n", label, tg,
+                           bytes * tg / GB, 100.0 * bytes * tg / GB / bw[2],
+                           ref ? ref->tg[2] : 0.0, rss_peak_mib());
+                }
+                fflush(stdout);
+            }
+            free(r.ids);
+            lm_state_free(&r.st);
+            lm_model_free(m);
+        }
+    }
+    tpool_stop(&pool);
+
+    if (o.batch) {
+        printf("\n## Batched generation (2 threads): 64 chats of 16 prompt "
+               "tokens at once vs one alone\n\n| model | new tokens | 1 chat "
+               "tok/s | 64 chats tok/s | ratio | decode steps | prefill s | "
+               "decode s | peak RSS MiB |\n|---|---:|---:|---:|---:|---:|---:|"
+               "---:|---:|\n");
+        openblas_set_num_threads(2);
+        for (int si = 0; si < 2; si++) {
+            for (int ti = 0; ti < 2; ti++) {
+                char path[1200];
+                struct lm_model *m;
+                struct lm_err e;
+                struct lm_state st;
+                struct lm_gen_stats s1, s64;
+                int big = si == 1;
+                int new_tokens = big ? 24 : o.quick ? 32 : 64;
+
+                if (!listed(o.models, shapes[si]) ||
+                    !listed(o.types, type_names[ti]) || (big && ti == 1))
+                    continue; /* 1.1B: F32 only, for time */
+                model_file(&o, shapes[si], type_names[ti], types[ti], path,
+                           sizeof path);
+                rss_reset();
+                if (lm_model_load(path, NULL, &m, &e))
+                    die(path, e.msg);
+                lm_state_init(&st);
+                generate_rate(m, &st, 1, 2, &s1); /* warm-up */
+                double one = generate_rate(m, &st, 1, new_tokens, &s1);
+                double many = generate_rate(m, &st, 64, new_tokens, &s64);
+                printf("| %s %s | %d | %.2f | %.1f | %.1fx | %lld | %.2f | "
+                       "%.2f | %.0f |\n", shapes[si], type_names[ti],
+                       new_tokens, one, many, many / one,
+                       (long long)s64.decode_steps, s64.prefill_s,
+                       s64.decode_s, rss_peak_mib());
+                fflush(stdout);
+                (void)single_rate;
+                lm_state_free(&st);
+                lm_model_free(m);
+            }
+        }
+    }
+
+    peak_end = sgemm_peak(2);
+    if (getloadavg(load, 3) < 0)
+        load[0] = -1;
+    printf("\nsgemm peak (2 threads) at the end: %.1f GFLOP/s (%+.0f %% vs the "
+           "start); load average %.2f%s\n", peak_end,
+           100.0 * (peak_end / peak[2] - 1.0), load[0],
+           fabs(peak_end / peak[2] - 1.0) > 0.10
+               ? " - the peak moved: other work shared the cores"
+               : "");
+    struct rusage ru;
+    getrusage(RUSAGE_SELF, &ru);
+    printf("process peak RSS: %.0f MiB\n", ru.ru_maxrss / 1024.0);
+    return 0;
+}

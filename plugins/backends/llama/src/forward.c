@@ -1,0 +1,221 @@
+/*
+ * forward.c - the batched forward pass (see forward.h).  The walk is
+ * llama2.c's forward() generalised from one token to N stacked rows of S
+ * segments: everything but attention is row-wise, so it runs on the whole
+ * stack at once and each weight is read once per call.
+ */
+#include "forward.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "kernels.h"
+
+void lm_state_init(struct lm_state *s)
+{
+    memset(s, 0, sizeof *s);
+    lm_scratch_init(&s->ws, 0);
+}
+
+static void free_rows(struct lm_state *s)
+{
+    free(s->x);
+    free(s->xb);
+    free(s->xb2);
+    free(s->q);
+    free(s->k);
+    free(s->v);
+    free(s->att);
+    free(s->gate);
+    free(s->up);
+    free(s->pos);
+    s->x = s->xb = s->xb2 = s->q = s->k = s->v = s->att = s->gate = s->up =
+        NULL;
+    s->pos = NULL;
+    s->rows_cap = 0;
+}
+
+void lm_state_free(struct lm_state *s)
+{
+    if (!s)
+        return;
+    free_rows(s);
+    free(s->logits);
+    s->logits = NULL;
+    s->logits_cap = 0;
+    lm_scratch_free(&s->ws);
+}
+
+static float *alloc_f(int64_t rows, int64_t width)
+{
+    return malloc((size_t)rows * (size_t)width * sizeof(float));
+}
+
+ftsb_status lm_state_reserve(struct lm_state *s, const struct lm_config *c,
+                             int32_t rows, int32_t logit_rows,
+                             struct lm_err *err)
+{
+    const int64_t C = c->dim, HD = (int64_t)c->n_heads * c->head_dim,
+                  GD = (int64_t)c->n_kv_heads * c->head_dim, F = c->ffn;
+
+    if (rows > s->rows_cap) {
+        free_rows(s);
+        s->x = alloc_f(rows, C);
+        s->xb = alloc_f(rows, C);
+        s->xb2 = alloc_f(rows, C);
+        s->q = alloc_f(rows, HD);
+        s->k = alloc_f(rows, GD);
+        s->v = alloc_f(rows, GD);
+        s->att = alloc_f(rows, HD);
+        s->gate = alloc_f(rows, F);
+        s->up = alloc_f(rows, F);
+        s->pos = malloc((size_t)rows * sizeof *s->pos);
+        if (!s->x || !s->xb || !s->xb2 || !s->q || !s->k || !s->v ||
+            !s->att || !s->gate || !s->up || !s->pos) {
+            free_rows(s);
+            return lm_fail(err, FTSB_E_NOMEM, "out of memory allocating "
+                           "activations for %d rows", (int)rows);
+        }
+        s->rows_cap = rows;
+    }
+    if (logit_rows > s->logits_cap) {
+        free(s->logits);
+        if (!(s->logits = alloc_f(logit_rows, c->vocab))) {
+            s->logits_cap = 0;
+            return lm_fail(err, FTSB_E_NOMEM, "out of memory allocating "
+                           "logits for %d rows", (int)logit_rows);
+        }
+        s->logits_cap = logit_rows;
+    }
+    return FTSB_OK;
+}
+
+/* A product y(N,O) = x(N,I) . W^T; the message of a failure is the
+ * scratch's. */
+static ftsb_status mm(float *y, const float *x, const struct lm_tensor *w,
+                      int n, int in, int out, struct lm_state *s,
+                      struct lm_err *err)
+{
+    ftsb_status st = lm_matmul(y, x, w, n, in, out, &s->ws);
+
+    if (st && err)
+        *err = s->ws.err;
+    return st;
+}
+
+ftsb_status lm_forward(const struct lm_model *m, struct lm_state *s,
+                       const struct lm_kv_pool *pool, const struct lm_seg *segs,
+                       int32_t n_segs, struct lm_err *err)
+{
+    const struct lm_config *c = &m->cfg;
+    const struct lm_weights *w = &m->w;
+    const int C = c->dim, H = c->n_heads, G = c->n_kv_heads, D = c->head_dim,
+              F = c->ffn, V = c->vocab, HD = H * D, GD = G * D;
+    const int ref = s->ws.reference;
+    int64_t n_rows = 0, n_logits = 0;
+    ftsb_status st;
+
+    if (n_segs < 1)
+        return lm_fail(err, FTSB_E_INVALID, "forward: no segments");
+    for (int32_t i = 0; i < n_segs; i++) {
+        const struct lm_seg *g = &segs[i];
+        if (g->n < 1 || !g->kv || g->kv->len < 0 ||
+            g->n > g->kv->cap - g->kv->len)
+            return lm_fail(err, FTSB_E_INVALID, "forward: segment %d has %d "
+                           "tokens at position %d but its cache holds %d "
+                           "positions", (int)i, (int)g->n,
+                           g->kv ? (int)g->kv->len : -1,
+                           g->kv ? (int)g->kv->cap : 0);
+        n_rows += g->n;
+        n_logits += g->logits == LM_LOGITS_ALL ? g->n
+                  : g->logits == LM_LOGITS_LAST ? 1 : 0;
+    }
+    if (n_rows > INT32_MAX / 2)
+        return lm_fail(err, FTSB_E_INVALID, "forward: %lld rows is too many",
+                       (long long)n_rows);
+    const int N = (int)n_rows;
+    if ((st = lm_state_reserve(s, c, N, (int32_t)n_logits, err)))
+        return st;
+
+    /* embeddings and positions, segment after segment: x (N,C), pos (N) */
+    for (int32_t i = 0, r = 0; i < n_segs; r += segs[i].n, i++) {
+        if ((st = lm_tensor_rows(s->x + (int64_t)r * C, &w->tok_embd,
+                                 segs[i].tokens, segs[i].n, err)))
+            return st;
+        for (int t = 0; t < segs[i].n; t++)
+            s->pos[r + t] = segs[i].kv->len + t;
+    }
+
+    for (int l = 0; l < c->n_layers; l++) {
+        const struct lm_layer *ly = &w->layers[l];
+
+        /* attention: xb (N,C) = rmsnorm(x); q (N,HD), k, v (N,GD) */
+        (ref ? lm_rmsnorm_forward_ref : lm_rmsnorm_forward)(
+            s->xb, NULL, s->x, ly->attn_norm, c->rms_eps, N, C);
+        if ((st = mm(s->q, s->xb, &ly->wq, N, C, HD, s, err)) ||
+            (st = mm(s->k, s->xb, &ly->wk, N, C, GD, s, err)) ||
+            (st = mm(s->v, s->xb, &ly->wv, N, C, GD, s, err)))
+            return st;
+        (ref ? lm_rope_forward_ref : lm_rope_forward)(s->q, s->pos, 0, N, H, D,
+                                                      c->rope_base);
+        (ref ? lm_rope_forward_ref : lm_rope_forward)(s->k, s->pos, 0, N, G, D,
+                                                      c->rope_base);
+        for (int32_t i = 0, r = 0; i < n_segs; r += segs[i].n, i++) {
+            const struct lm_seg *g = &segs[i];
+            float *kc = lm_kv_k(g->kv, pool, l); /* (T,GD) */
+            float *vc = lm_kv_v(g->kv, pool, l); /* (T,GD) */
+            size_t bytes = (size_t)g->n * GD * sizeof(float);
+
+            memcpy(kc + (int64_t)g->kv->len * GD, s->k + (int64_t)r * GD, bytes);
+            memcpy(vc + (int64_t)g->kv->len * GD, s->v + (int64_t)r * GD, bytes);
+            /* att rows of this segment (n,HD) over positions 0..len+n-1 */
+            st = lm_attention_forward(s->att + (int64_t)r * HD, NULL,
+                                      s->q + (int64_t)r * HD, kc, vc, g->n,
+                                      g->kv->len, H, G, D, &s->ws);
+            if (st) {
+                if (err)
+                    *err = s->ws.err;
+                return st;
+            }
+        }
+        /* x += att . Wo^T */
+        if ((st = mm(s->xb2, s->att, &ly->wo, N, HD, C, s, err)))
+            return st;
+        lm_add(s->x, s->xb2, (int64_t)N * C);
+
+        /* feed-forward: x += Wdown (silu(Wgate h) * Wup h), h = rmsnorm(x) */
+        (ref ? lm_rmsnorm_forward_ref : lm_rmsnorm_forward)(
+            s->xb, NULL, s->x, ly->ffn_norm, c->rms_eps, N, C);
+        if ((st = mm(s->gate, s->xb, &ly->w_gate, N, C, F, s, err)) ||
+            (st = mm(s->up, s->xb, &ly->w_up, N, C, F, s, err)))
+            return st;
+        (ref ? lm_swiglu_forward_ref : lm_swiglu_forward)(s->gate, s->gate,
+                                                          s->up, (int64_t)N * F);
+        if ((st = mm(s->xb2, s->gate, &ly->w_down, N, F, C, s, err)))
+            return st;
+        lm_add(s->x, s->xb2, (int64_t)N * C);
+    }
+
+    /* the rows whose logits are wanted, gathered into xb (R,C) */
+    int R = 0;
+    for (int32_t i = 0, r = 0; i < n_segs; r += segs[i].n, i++) {
+        const struct lm_seg *g = &segs[i];
+        int first = g->logits == LM_LOGITS_ALL ? r : r + g->n - 1;
+        int count = g->logits == LM_LOGITS_ALL ? g->n
+                  : g->logits == LM_LOGITS_LAST ? 1 : 0;
+        if (count)
+            memcpy(s->xb + (int64_t)R * C, s->x + (int64_t)first * C,
+                   (size_t)count * C * sizeof(float));
+        R += count;
+    }
+    s->n_logits = R;
+    if (R > 0) {
+        (ref ? lm_rmsnorm_forward_ref : lm_rmsnorm_forward)(
+            s->xb, NULL, s->xb, w->out_norm, c->rms_eps, R, C);
+        if ((st = mm(s->logits, s->xb, &w->output, R, C, V, s, err)))
+            return st;
+    }
+    for (int32_t i = 0; i < n_segs; i++)
+        segs[i].kv->len += segs[i].n;
+    return FTSB_OK;
+}
