@@ -443,6 +443,51 @@ TEST(segments_match_alone)
     lm_model_free(m);
 }
 
+/* A prompt longer than one attention block (128 query rows): the whole
+ * prompt at once = one token at a time through the cache = references. */
+TEST(long_prompt)
+{
+    const char *p = tmp_path("long.gguf");
+    struct lm_model *m = NULL;
+    struct lm_err e = {0};
+    struct lm_state st;
+    struct lm_kv_pool pool;
+    struct lm_kv_seq kv = {0};
+    enum { P = 300, V = 400 };
+    int32_t ids[P];
+
+    if (!make(p, tiny(), LM_F32) || lm_model_load(p, NULL, &m, &e)) {
+        CHECK(0);
+        return;
+    }
+    for (int i = 0; i < P; i++)
+        ids[i] = (i * 7 + 3) % V;
+    lm_state_init(&st);
+    float *all = prompt_logits(m, &st, ids, P);
+    float *one = malloc((size_t)P * V * sizeof(float));
+    lm_kv_pool_init(&pool, &m->cfg, P);
+    CHECK(lm_kv_seq_alloc(&pool, &kv, P, &e) == FTSB_OK);
+    for (int i = 0; i < P; i++) {
+        struct lm_seg g = {ids + i, 1, &kv, LM_LOGITS_LAST};
+        CHECK(lm_forward(m, &st, &pool, &g, 1, &e) == FTSB_OK);
+        memcpy(one + (int64_t)i * V, st.logits, V * sizeof(float));
+    }
+    lm_kv_seq_free(&pool, &kv);
+    lm_scratch_set_reference(&st.ws, 1);
+    float *ref = prompt_logits(m, &st, ids, P);
+    double d1 = max_rel(all, ref, (int64_t)P * V),
+           d2 = max_rel(one, ref, (int64_t)P * V);
+    printf("  %d tokens at once vs reference %.2e, one by one %.2e\n", P, d1,
+           d2);
+    CHECK(d1 < 1e-5);
+    CHECK(d2 < 1e-5);
+    free(all);
+    free(one);
+    free(ref);
+    lm_state_free(&st);
+    lm_model_free(m);
+}
+
 int main(void)
 {
     snprintf(dir, sizeof dir, "%s/ftsb_llama_model_XXXXXX",
@@ -456,8 +501,9 @@ int main(void)
     RUN(load_errors);
     RUN(forward_matches_reference);
     RUN(segments_match_alone);
+    RUN(long_prompt);
     const char *names[] = {"tiny.gguf", "mha.gguf", "mha2.gguf", "base.gguf",
-                           "bad.gguf", "fwd.gguf", "seg.gguf"};
+                           "bad.gguf", "fwd.gguf", "seg.gguf", "long.gguf"};
     for (size_t i = 0; i < sizeof names / sizeof *names; i++)
         unlink(tmp_path(names[i]));
     rmdir(dir);

@@ -11,6 +11,11 @@
 
 #include "kernels.h"
 
+/* Query rows per attention call of a prefill (see lm_forward). */
+#ifndef LM_ATT_BLOCK
+#define LM_ATT_BLOCK 128
+#endif
+
 void lm_state_init(struct lm_state *s)
 {
     memset(s, 0, sizeof *s);
@@ -168,14 +173,21 @@ ftsb_status lm_forward(const struct lm_model *m, struct lm_state *s,
 
             memcpy(kc + (int64_t)g->kv->len * GD, s->k + (int64_t)r * GD, bytes);
             memcpy(vc + (int64_t)g->kv->len * GD, s->v + (int64_t)r * GD, bytes);
-            /* att rows of this segment (n,HD) over positions 0..len+n-1 */
-            st = lm_attention_forward(s->att + (int64_t)r * HD, NULL,
-                                      s->q + (int64_t)r * HD, kc, vc, g->n,
-                                      g->kv->len, H, G, D, &s->ws);
-            if (st) {
-                if (err)
-                    *err = s->ws.err;
-                return st;
+            /* att rows of this segment (n,HD) over positions 0..len+n-1,
+             * in blocks of query rows: block b attends to the positions
+             * up to its last row only, which skips most of the masked
+             * upper triangle (scores, exp, zeroing) of a long prompt */
+            for (int b0 = 0; b0 < g->n; b0 += LM_ATT_BLOCK) {
+                int nb = g->n - b0 < LM_ATT_BLOCK ? g->n - b0 : LM_ATT_BLOCK;
+                st = lm_attention_forward(
+                    s->att + (int64_t)(r + b0) * HD, NULL,
+                    s->q + (int64_t)(r + b0) * HD, kc, vc, nb,
+                    g->kv->len + b0, H, G, D, &s->ws);
+                if (st) {
+                    if (err)
+                        *err = s->ws.err;
+                    return st;
+                }
             }
         }
         /* x += att . Wo^T */
