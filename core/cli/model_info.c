@@ -23,6 +23,7 @@
 #include "chat_template.h"
 #include "cli/cli.h"
 #include "gguf.h"
+#include "model.h"
 #include "tokenizer.h"
 
 static const char mi_usage[] =
@@ -147,10 +148,10 @@ struct mi {
 
     struct mi_list problems, notes;
     bool nomem;
+    struct lm_model *model;        /* loaded by the engine; owns f then */
 };
 
 /* ---- small helpers ----------------------------------------------------- */
-
 
 static void mi_add(struct mi *m, struct mi_list *l, const char *fmt, ...)
     FTSB_PRINTF(3, 4);
@@ -606,6 +607,24 @@ static void mi_gather(struct mi *m)
                mi_i(m, HP_VOCAB));
 }
 
+/*
+ * The last word is the engine's: a file that passes the checks above is
+ * loaded the way the llama backend loads it (weights bound in place, no
+ * copy), so "runnable" never promises more than the loader accepts.
+ */
+static void mi_engine_check(struct mi *m)
+{
+    struct lm_err err;
+
+    if (!m->is_llama || m->is_adapter || m->problems.n)
+        return;
+    err.msg[0] = '\0';
+    if (lm_model_from_gguf(m->f, NULL, &m->model, &err) != FTSB_OK) {
+        m->model = NULL;
+        mi_add(m, &m->problems, "the engine refuses it: %s", err.msg);
+    }
+}
+
 /* Bytes of F32 K and V for 1024 positions (0 when unknown). */
 static double mi_kv_per_1k(const struct mi *m)
 {
@@ -641,7 +660,7 @@ static void mi_print_keys(const struct mi *m)
     printf("metadata (%" PRIu64 " keys)\n", gguf_n_kv(m->f));
     for (uint64_t i = 0; i < gguf_n_kv(m->f); i++) {
         const struct gguf_kv *kv = gguf_kv_at(m->f, i);
-        char key[GGUF_MAX_KEY * 4 + 8], clean[sizeof desc * 4 + 8];
+        char key[64 * 4 + 8], clean[sizeof desc * 4 + 8];
 
         cli_clean(kv->key.ptr, kv->key.len, 64, key);
         gguf_kv_describe(kv, desc, sizeof desc);
@@ -943,13 +962,17 @@ static void mi_json_keys(const struct mi *m, cJSON *o)
 {
     cJSON *a = cJSON_AddArrayToObject(o, "metadata");
     char desc[200], clean[sizeof desc * 4 + 8];
-    char key[GGUF_MAX_KEY * 4 + 8];
+    char *key = malloc(GGUF_MAX_KEY + 1);
 
+    if (!key)
+        return;
     for (uint64_t i = 0; i < gguf_n_kv(m->f); i++) {
         const struct gguf_kv *kv = gguf_kv_at(m->f, i);
         cJSON *e = cJSON_CreateObject();
 
-        cli_clean(kv->key.ptr, kv->key.len, GGUF_MAX_KEY, key);
+        /* whole keys: the reader has checked they are printable UTF-8 */
+        memcpy(key, kv->key.ptr, kv->key.len);
+        key[kv->key.len] = '\0';
         gguf_kv_describe(kv, desc, sizeof desc);
         cli_clean(desc, strlen(desc), sizeof desc, clean);
         cJSON_AddStringToObject(e, "key", key);
@@ -957,6 +980,7 @@ static void mi_json_keys(const struct mi *m, cJSON *o)
         cJSON_AddStringToObject(e, "value", clean);
         cJSON_AddItemToArray(a, e);
     }
+    free(key);
 }
 
 static int mi_print_json(const struct mi *m)
@@ -1081,6 +1105,7 @@ int cli_model_info(int argc, char **argv)
         return 1;
     }
     mi_gather(m);
+    mi_engine_check(m);
     if (m->nomem || (m->json ? mi_print_json(m) : (mi_print_text(m), 0))) {
         fprintf(stderr, "ftsb: model-info: out of memory\n");
         status = 1;
@@ -1093,7 +1118,10 @@ int cli_model_info(int argc, char **argv)
     }
     fflush(stdout);
     tok_free(m->vocab);
-    gguf_close(m->f);
+    if (m->model)
+        lm_model_free(m->model); /* and the file it took over */
+    else
+        gguf_close(m->f);
     mi_list_free(&m->problems);
     mi_list_free(&m->notes);
     free(m);
