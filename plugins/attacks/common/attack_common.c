@@ -12,21 +12,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+/* Set by the entry's init() (AC_PLUGIN_ENTRY) until the last deinit(). */
 const ftsb_host *ac_host;
-static unsigned host_refs;
-
-ftsb_status ac_init(const ftsb_host *h)
-{
-    ac_host = h;
-    host_refs++;
-    return FTSB_OK;
-}
-
-void ac_deinit(void)
-{
-    if (host_refs && --host_refs == 0)
-        ac_host = NULL;
-}
 
 /* ---- small strings ------------------------------------------------------ */
 

@@ -24,28 +24,11 @@
 /* The host table, from the first init() to the last deinit(). */
 extern const ftsb_host *ac_host;
 
-/* init/deinit of a plugin library: keep the host, counted per registry
- * that loads the library (sdk/ABI.md, section 9). */
-ftsb_status ac_init(const ftsb_host *h);
-void ac_deinit(void);
-
-/* Defines the library's entry for one plugin descriptor: every attack
- * library holds exactly one plugin. */
+/* Defines the library's entry for one plugin descriptor (every attack
+ * library holds exactly one plugin), keeping the host in ac_host. */
 #define AC_PLUGIN_ENTRY(desc)                                               \
-    static uint32_t ac_plugin_count(void) { return 1; }                     \
-    static const ftsb_plugin_desc *ac_plugin_get(uint32_t i)                \
-    {                                                                       \
-        return i == 0 ? &(desc) : NULL;                                     \
-    }                                                                       \
-    static const ftsb_entry ac_entry = {                                    \
-        FTSB_ABI_VERSION, sizeof(ftsb_entry), FTSB_BUILD_SIGNATURE,         \
-        ac_init,          ac_deinit,          ac_plugin_count,              \
-        ac_plugin_get,                                                      \
-    };                                                                      \
-    FTSB_EXPORT const ftsb_entry *ftsb_plugin_entry(void)                   \
-    {                                                                       \
-        return &ac_entry;                                                   \
-    }
+    static const ftsb_plugin_desc *const ac_plugins_[] = {&(desc)};        \
+    FTSB_DEFINE_PLUGINS(ac_host, ac_plugins_)
 
 /* The paper's `pure_bad` system prompt (Qi et al., Table 1 set-up), used
  * by the harmful and backdoor attacks. */

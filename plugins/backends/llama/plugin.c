@@ -446,28 +446,5 @@ static const ftsb_plugin_desc desc = {
     keys, sizeof keys / sizeof *keys, &iface,
 };
 
-static ftsb_status llama_init(const ftsb_host *h)
-{
-    host = h;
-    return FTSB_OK;
-}
-
-static uint32_t llama_count(void)
-{
-    return 1;
-}
-
-static const ftsb_plugin_desc *llama_get(uint32_t i)
-{
-    return i == 0 ? &desc : NULL;
-}
-
-static const ftsb_entry entry = {
-    FTSB_ABI_VERSION, sizeof entry, FTSB_BUILD_SIGNATURE, llama_init, NULL,
-    llama_count, llama_get,
-};
-
-FTSB_EXPORT const ftsb_entry *ftsb_plugin_entry(void)
-{
-    return &entry;
-}
+static const ftsb_plugin_desc *const plugins[] = {&desc};
+FTSB_DEFINE_PLUGINS(host, plugins)

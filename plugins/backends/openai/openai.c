@@ -692,28 +692,5 @@ static const ftsb_plugin_desc desc = {
     keys, sizeof keys / sizeof keys[0], &iface,
 };
 
-static ftsb_status oa_init(const ftsb_host *h)
-{
-    oa_host = h;
-    return FTSB_OK;
-}
-
-static uint32_t oa_count(void)
-{
-    return 1;
-}
-
-static const ftsb_plugin_desc *oa_get(uint32_t i)
-{
-    return i == 0 ? &desc : NULL;
-}
-
-static const ftsb_entry entry = {
-    FTSB_ABI_VERSION, sizeof entry, FTSB_BUILD_SIGNATURE, oa_init, NULL,
-    oa_count, oa_get,
-};
-
-FTSB_EXPORT const ftsb_entry *ftsb_plugin_entry(void)
-{
-    return &entry;
-}
+static const ftsb_plugin_desc *const plugins[] = {&desc};
+FTSB_DEFINE_PLUGINS(oa_host, plugins)

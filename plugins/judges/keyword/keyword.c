@@ -21,7 +21,6 @@
 /* The host table, from init() to the last deinit().  init/deinit run once
  * per registry that loads us, so they keep a count (sdk/ABI.md §9). */
 static const ftsb_host *host;
-static unsigned host_refs;
 
 /* ------------------------------------------------------------------ */
 /* Keyword presets.  These are data, written out here: short factual
@@ -434,40 +433,5 @@ static const ftsb_plugin_desc judge_desc = {
     &judge_iface,
 };
 
-static ftsb_status plugin_init(const ftsb_host *h)
-{
-    host = h;
-    host_refs++;
-    return FTSB_OK;
-}
-
-static void plugin_deinit(void)
-{
-    if (host_refs && --host_refs == 0)
-        host = NULL;
-}
-
-static uint32_t plugin_count(void)
-{
-    return 1;
-}
-
-static const ftsb_plugin_desc *plugin_get(uint32_t index)
-{
-    return index == 0 ? &judge_desc : NULL;
-}
-
-static const ftsb_entry entry = {
-    FTSB_ABI_VERSION,
-    sizeof(ftsb_entry),
-    FTSB_BUILD_SIGNATURE,
-    plugin_init,
-    plugin_deinit,
-    plugin_count,
-    plugin_get,
-};
-
-FTSB_EXPORT const ftsb_entry *ftsb_plugin_entry(void)
-{
-    return &entry;
-}
+static const ftsb_plugin_desc *const plugins[] = {&judge_desc};
+FTSB_DEFINE_PLUGINS(host, plugins)

@@ -24,7 +24,6 @@
 #include "agree_stats.h"
 
 static const ftsb_host *host;
-static unsigned host_refs;
 
 #define AG_PREFIX_MAX 64
 #define AG_LABELS_MAX ((long)256 << 20)
@@ -627,35 +626,5 @@ static const ftsb_plugin_desc desc = {
     keys, (uint32_t)(sizeof keys / sizeof keys[0]), &metric_iface,
 };
 
-static ftsb_status plugin_init(const ftsb_host *h)
-{
-    host = h;
-    host_refs++;
-    return FTSB_OK;
-}
-
-static void plugin_deinit(void)
-{
-    if (host_refs && --host_refs == 0)
-        host = NULL;
-}
-
-static uint32_t plugin_count(void)
-{
-    return 1;
-}
-
-static const ftsb_plugin_desc *plugin_get(uint32_t index)
-{
-    return index == 0 ? &desc : NULL;
-}
-
-static const ftsb_entry entry = {
-    FTSB_ABI_VERSION, sizeof(ftsb_entry), FTSB_BUILD_SIGNATURE, plugin_init,
-    plugin_deinit, plugin_count, plugin_get,
-};
-
-FTSB_EXPORT const ftsb_entry *ftsb_plugin_entry(void)
-{
-    return &entry;
-}
+static const ftsb_plugin_desc *const plugins[] = {&desc};
+FTSB_DEFINE_PLUGINS(host, plugins)

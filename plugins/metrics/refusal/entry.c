@@ -8,10 +8,8 @@
  */
 #include "metrics.h"
 
+/* Set by the entry's init() until the last deinit(). */
 const ftsb_host *mx_host;
-/* init/deinit run once per registry that loads the library: count them
- * (sdk/ABI.md, section 9). */
-static unsigned host_refs;
 
 static const ftsb_config_key keys[] = {
     {"judge", FTSB_CFG_STRING, 0, NULL,
@@ -76,42 +74,7 @@ static const ftsb_plugin_desc descs[] = {
      flag_keys, N_ARR(flag_keys), &mx_flagged_iface},
 };
 
-#define N_DESCS ((uint32_t)(sizeof descs / sizeof descs[0]))
-
-static ftsb_status plugin_init(const ftsb_host *h)
-{
-    mx_host = h;
-    host_refs++;
-    return FTSB_OK;
-}
-
-static void plugin_deinit(void)
-{
-    if (host_refs && --host_refs == 0)
-        mx_host = NULL;
-}
-
-static uint32_t plugin_count(void)
-{
-    return N_DESCS;
-}
-
-static const ftsb_plugin_desc *plugin_get(uint32_t index)
-{
-    return index < N_DESCS ? &descs[index] : NULL;
-}
-
-static const ftsb_entry entry = {
-    FTSB_ABI_VERSION,
-    sizeof(ftsb_entry),
-    FTSB_BUILD_SIGNATURE,
-    plugin_init,
-    plugin_deinit,
-    plugin_count,
-    plugin_get,
+static const ftsb_plugin_desc *const plugins[] = {
+    &descs[0], &descs[1], &descs[2],
 };
-
-FTSB_EXPORT const ftsb_entry *ftsb_plugin_entry(void)
-{
-    return &entry;
-}
+FTSB_DEFINE_PLUGINS(mx_host, plugins)

@@ -12,8 +12,10 @@
  *     static const ftsb_plugin_desc *const plugins[] = { &judge_desc };
  *     FTSB_DEFINE_PLUGINS(host, plugins)
  *
- * host_var must be a `static const ftsb_host *` declared before the
- * macro; it is set by init() and cleared by the last deinit().  A library
+ * host_var must be a `const ftsb_host *` variable declared before the
+ * macro (usually static); it is set by init() and cleared by the last
+ * deinit(), which are counted because several registries may load the
+ * library (sdk/ABI.md).  A library
  * that needs more in init() (a one-time table, say) writes its own entry
  * as entry.h describes.  The macro is header-only: it adds nothing to the
  * ABI.
