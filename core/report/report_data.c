@@ -617,3 +617,48 @@ void rp_fmt_cell(const struct rp_report *r, size_t i, const char *name,
         snprintf(out + len, cap - len, " \xc2\xb7 %lld err",
                  (long long)m->n_errors);
 }
+
+int rp_count_value(const struct rp_run *run, const char *judge, int which,
+                   int64_t *v)
+{
+    const struct rp_judge *j = judge ? rp_judge_of(run, judge) : NULL;
+
+    if (judge && !j)
+        return 0;
+    switch (which) {
+    case RP_COUNT_RECORDS: *v = run->n_records; break;
+    case RP_COUNT_ANSWERED: *v = run->n_state[FTSB_GEN_OK]; break;
+    case RP_COUNT_FILTERED: *v = run->n_state[FTSB_GEN_FILTERED]; break;
+    case RP_COUNT_REFUSED: *v = run->n_state[FTSB_GEN_REFUSED]; break;
+    case RP_COUNT_GEN_ERRORS: *v = run->n_state[FTSB_GEN_ERROR]; break;
+    case RP_COUNT_VERDICTS: *v = j->ok; break;
+    case RP_COUNT_VERDICT_ERRORS: *v = j->errors; break;
+    default: *v = j->not_judged; break;
+    }
+    return 1;
+}
+
+int rp_count_is_error(int which)
+{
+    return which == RP_COUNT_GEN_ERRORS || which == RP_COUNT_VERDICT_ERRORS;
+}
+
+void rp_count_rows(const struct rp_report *r, rp_count_row_fn row, void *ud)
+{
+    static const char *const judge_rows[] = {
+        "verdicts", "verdict errors", "not judged yet"};
+
+    row(ud, "records", NULL, RP_COUNT_RECORDS);
+    row(ud, "answered", NULL, RP_COUNT_ANSWERED);
+    row(ud, "withheld by a content filter", NULL, RP_COUNT_FILTERED);
+    row(ud, "refused by the provider", NULL, RP_COUNT_REFUSED);
+    row(ud, "generation errors", NULL, RP_COUNT_GEN_ERRORS);
+    for (size_t k = 0; k < r->n_judges; k++)
+        for (int w = 0; w < 3; w++) {
+            char what[200];
+
+            snprintf(what, sizeof what, "judge %s: %s", r->judges[k],
+                     judge_rows[w]);
+            row(ud, what, r->judges[k], RP_COUNT_VERDICTS + w);
+        }
+}

@@ -261,57 +261,40 @@ static void category_p_table(FILE *f, const struct rp_report *r,
     fputs("</table>\n", f);
 }
 
-static void count_tr(FILE *f, const struct rp_report *r, const char *what,
-                     const char *judge, int which)
+struct count_out {
+    FILE *f;
+    const struct rp_report *r;
+};
+
+static void count_tr(void *ud, const char *what, const char *judge,
+                     int which)
 {
-    fputs("<tr><td>", f);
-    esc(f, what);
-    fputs("</td>", f);
-    for (size_t i = 0; i < r->n_runs; i++) {
-        const struct rp_run *run = &r->runs[i];
-        const struct rp_judge *j = judge ? rp_judge_of(run, judge) : NULL;
+    struct count_out *o = ud;
+
+    fputs("<tr><td>", o->f);
+    esc(o->f, what);
+    fputs("</td>", o->f);
+    for (size_t i = 0; i < o->r->n_runs; i++) {
         int64_t v;
 
-        if (judge && !j) {
-            fputs("<td>&#8211;</td>", f);
-            continue;
-        }
-        switch (which) {
-        case 0: v = run->n_records; break;
-        case 1: v = run->n_state[FTSB_GEN_OK]; break;
-        case 2: v = run->n_state[FTSB_GEN_FILTERED]; break;
-        case 3: v = run->n_state[FTSB_GEN_REFUSED]; break;
-        case 4: v = run->n_state[FTSB_GEN_ERROR]; break;
-        case 5: v = j->ok; break;
-        case 6: v = j->errors; break;
-        default: v = j->not_judged; break;
-        }
-        fprintf(f, "<td%s>%lld</td>",
-                v > 0 && (which == 4 || which == 6) ? " class=\"err\"" : "",
-                (long long)v);
+        if (!rp_count_value(&o->r->runs[i], judge, which, &v))
+            fputs("<td>&#8211;</td>", o->f);
+        else
+            fprintf(o->f, "<td%s>%lld</td>",
+                    v > 0 && rp_count_is_error(which) ? " class=\"err\""
+                                                      : "",
+                    (long long)v);
     }
-    fputs("</tr>\n", f);
+    fputs("</tr>\n", o->f);
 }
 
 static void counts_table(FILE *f, const struct rp_report *r)
 {
+    struct count_out o = {f, r};
+
     fputs("<h2>Counts</h2>\n<table>\n", f);
     th_runs(f, r, "count");
-    count_tr(f, r, "records", NULL, 0);
-    count_tr(f, r, "answered", NULL, 1);
-    count_tr(f, r, "withheld by a content filter", NULL, 2);
-    count_tr(f, r, "refused by the provider", NULL, 3);
-    count_tr(f, r, "generation errors", NULL, 4);
-    for (size_t k = 0; k < r->n_judges; k++) {
-        char what[200];
-
-        snprintf(what, sizeof what, "judge %s: verdicts", r->judges[k]);
-        count_tr(f, r, what, r->judges[k], 5);
-        snprintf(what, sizeof what, "judge %s: verdict errors", r->judges[k]);
-        count_tr(f, r, what, r->judges[k], 6);
-        snprintf(what, sizeof what, "judge %s: not judged yet", r->judges[k]);
-        count_tr(f, r, what, r->judges[k], 7);
-    }
+    rp_count_rows(r, count_tr, &o);
     fputs("</table>\n<p class=\"note\">Filtered, refused and failed "
           "generations are never judged; metrics count them, and failed "
           "verdicts, as errors.</p>\n", f);

@@ -137,6 +137,23 @@ const struct rp_metric *rp_find(const struct rp_run *run, const char *name,
 /* Whether any run reports name for some category. */
 int rp_has_categories(const struct rp_report *r, const char *name);
 /* A judge's counts in run, or NULL when the run has no such judge. */
+/* The counts table, shared by the Markdown and HTML writers: which row
+ * (RP_COUNT_*), its value for a run, and the rows in order (the judge
+ * rows repeat for each judge of the report). */
+enum {
+    RP_COUNT_RECORDS, RP_COUNT_ANSWERED, RP_COUNT_FILTERED,
+    RP_COUNT_REFUSED, RP_COUNT_GEN_ERRORS, RP_COUNT_VERDICTS,
+    RP_COUNT_VERDICT_ERRORS, RP_COUNT_NOT_JUDGED
+};
+/* 1 and *v set, or 0 when the run has no verdicts of that judge. */
+int rp_count_value(const struct rp_run *run, const char *judge, int which,
+                   int64_t *v);
+/* Non-zero for the rows whose non-zero values are failures. */
+int rp_count_is_error(int which);
+typedef void (*rp_count_row_fn)(void *ud, const char *what,
+                                const char *judge, int which);
+void rp_count_rows(const struct rp_report *r, rp_count_row_fn row, void *ud);
+
 const struct rp_judge *rp_judge_of(const struct rp_run *run,
                                    const char *name);
 /* Whether any run has scores from judge name. */

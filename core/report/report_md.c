@@ -215,56 +215,39 @@ static void interval_table(FILE *f, const struct rp_report *r)
     fputc('\n', f);
 }
 
-static void count_row(FILE *f, const struct rp_report *r, const char *what,
-                      const char *judge, int which)
+struct count_out {
+    FILE *f;
+    const struct rp_report *r;
+};
+
+static void count_row(void *ud, const char *what, const char *judge,
+                      int which)
 {
-    fputc('|', f);
-    cell(f, what);
-    for (size_t i = 0; i < r->n_runs; i++) {
-        const struct rp_run *run = &r->runs[i];
-        const struct rp_judge *j = judge ? rp_judge_of(run, judge) : NULL;
+    struct count_out *o = ud;
+
+    fputc('|', o->f);
+    cell(o->f, what);
+    for (size_t i = 0; i < o->r->n_runs; i++) {
         int64_t v;
         char buf[32];
 
-        if (judge && !j) {
-            cell(f, "–");
+        if (!rp_count_value(&o->r->runs[i], judge, which, &v)) {
+            cell(o->f, "–");
             continue;
         }
-        switch (which) {
-        case 0: v = run->n_records; break;
-        case 1: v = run->n_state[FTSB_GEN_OK]; break;
-        case 2: v = run->n_state[FTSB_GEN_FILTERED]; break;
-        case 3: v = run->n_state[FTSB_GEN_REFUSED]; break;
-        case 4: v = run->n_state[FTSB_GEN_ERROR]; break;
-        case 5: v = j->ok; break;
-        case 6: v = j->errors; break;
-        default: v = j->not_judged; break;
-        }
         snprintf(buf, sizeof buf, "%lld", (long long)v);
-        cell(f, buf);
+        cell(o->f, buf);
     }
-    fputc('\n', f);
+    fputc('\n', o->f);
 }
 
 static void counts_table(FILE *f, const struct rp_report *r)
 {
+    struct count_out o = {f, r};
+
     fputs("## Counts\n\n", f);
     header(f, r, "count");
-    count_row(f, r, "records", NULL, 0);
-    count_row(f, r, "answered", NULL, 1);
-    count_row(f, r, "withheld by a content filter", NULL, 2);
-    count_row(f, r, "refused by the provider", NULL, 3);
-    count_row(f, r, "generation errors", NULL, 4);
-    for (size_t k = 0; k < r->n_judges; k++) {
-        char what[200];
-
-        snprintf(what, sizeof what, "judge %s: verdicts", r->judges[k]);
-        count_row(f, r, what, r->judges[k], 5);
-        snprintf(what, sizeof what, "judge %s: verdict errors", r->judges[k]);
-        count_row(f, r, what, r->judges[k], 6);
-        snprintf(what, sizeof what, "judge %s: not judged yet", r->judges[k]);
-        count_row(f, r, what, r->judges[k], 7);
-    }
+    rp_count_rows(r, count_row, &o);
     fputs("\nFiltered, refused and failed generations are never judged; "
           "metrics count them, and failed verdicts, as errors.\n\n", f);
 }
