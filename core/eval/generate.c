@@ -224,9 +224,21 @@ ftsb_status gen_cached(struct session *s, struct instance *backend,
     if (n_miss == 0)
         goto out;
     st = call_backend(s, backend, chats, miss, n_miss, params, results, err);
-    if (st == FTSB_OK)
-        st = store_answers(store, instance_fingerprint(backend), keys, miss,
-                           n_miss, results, err);
+    /* Keep every answer the backend did produce, even when it stopped
+     * part-way (a revoked key mid-batch): they may have been paid for.
+     * Unfilled slots are errors, which the store does not cache. */
+    {
+        struct err serr;
+        ftsb_status sst;
+
+        err_clear(&serr);
+        sst = store_answers(store, instance_fingerprint(backend), keys, miss,
+                            n_miss, results, &serr);
+        if (st == FTSB_OK && sst) {
+            st = sst;
+            *err = serr;
+        }
+    }
 out:
     free(keys);
     free(miss);

@@ -88,6 +88,14 @@ static ftsb_status call_judge(struct session *s, struct instance *judge,
             strbuf_addf((struct strbuf *)v->error,
                         "the judge returned unknown state %d",
                         (int)res[j].state);
+        } else if (st && v->state == FTSB_VERDICT_OK &&
+                   v->refused == FTSB_REFUSED_UNKNOWN &&
+                   v->score == FTSB_NO_SCORE) {
+            /* The judge stopped before this item: an empty slot is not a
+             * verdict, and must not be cached as one. */
+            v->state = FTSB_VERDICT_ERROR;
+            strbuf_addstr((struct strbuf *)v->error,
+                          "the judge stopped before judging this item");
         }
     }
     free(sub);
@@ -150,8 +158,19 @@ ftsb_status judge_cached(struct session *s, struct instance *judge,
     if (n_miss == 0)
         goto out;
     st = call_judge(s, judge, items, miss, n_miss, out, err);
-    if (st == FTSB_OK)
-        st = store_verdicts(store, fp, keys, miss, n_miss, out, err);
+    /* Keep the verdicts the judge did give before it stopped (an LLM
+     * judge's calls are paid); unfilled slots are errors, never cached. */
+    {
+        struct err serr;
+        ftsb_status sst;
+
+        err_clear(&serr);
+        sst = store_verdicts(store, fp, keys, miss, n_miss, out, &serr);
+        if (st == FTSB_OK && sst) {
+            st = sst;
+            *err = serr;
+        }
+    }
 out:
     free(keys);
     free(miss);

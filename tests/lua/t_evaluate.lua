@@ -76,6 +76,21 @@ T.eq(tuned:generate({ "plan harm" })[1].text, "Sure. Here is: plan harm",
 local v = judge:judge({ { instruction = "x", response = "I cannot do it" } })
 T.eq(v[1].refused, true, "direct judge")
 T.eq(v[1].score, 1, "direct judge score")
+-- A backend that stops part-way keeps the answers it gave: a second
+-- instance (same fingerprint) is asked only for the rest.
+local calls = os.tmpname()
+local stopping = ftsb.backend("mock", { model = "m-stop", calls_file = calls,
+                                        stop_after = 2 })
+T.raises(function() stopping:generate({ "s1", "s2", "s3" }) end,
+  { "credentials revoked after 2 chats" }, "fatal backend error raised")
+local fresh = ftsb.backend("mock", { model = "m-stop", calls_file = calls })
+local again3 = fresh:generate({ "s1", "s2", "s3" })
+T.eq(again3[3].text, "Sure. Here is: s3", "the rest is generated")
+local n = 0
+for _ in io.lines(calls) do n = n + 1 end
+os.remove(calls)
+T.eq(n, 3, "answers given before the stop were kept (3 calls in all)")
+
 -- Large batches in one call (each item stays on the Lua stack).
 local many, items = {}, {}
 for i = 1, 3000 do

@@ -25,6 +25,7 @@ struct mock_backend {
     char *calls_file;      /* one line appended per generated chat */
     int64_t delay_ms;
     int64_t fail_every;    /* every Nth chat fails (0 = never) */
+    int64_t stop_after;    /* after N chats, the backend stops (0 = never) */
     int64_t seen;
     char *model;
     int tuned;             /* a fine-tuned copy answers every request */
@@ -36,6 +37,8 @@ static const ftsb_config_key backend_keys[] = {
     {"delay_ms", FTSB_CFG_INT, 0, "0", "sleep this long per chat"},
     {"fail_every", FTSB_CFG_INT, 0, "0", "fail every Nth chat"},
     {"fail_create", FTSB_CFG_BOOL, 0, "false", "refuse to be created"},
+    {"stop_after", FTSB_CFG_INT, 0, "0",
+     "after this many chats, fail the whole call (a revoked key)"},
 };
 
 static char *dup_str(const char *s)
@@ -64,6 +67,7 @@ static ftsb_status backend_create(ftsb_ctx *ctx, const ftsb_config *cfg,
         return host->fail(ctx, FTSB_E_NOMEM, "out of memory");
     host->cfg_int(cfg, "delay_ms", &b->delay_ms);
     host->cfg_int(cfg, "fail_every", &b->fail_every);
+    host->cfg_int(cfg, "stop_after", &b->stop_after);
     b->model = dup_str(host->cfg_str(cfg, "model"));
     b->calls_file = calls ? dup_str(calls) : NULL;
     *self = b;
@@ -125,6 +129,9 @@ static ftsb_status backend_generate(void *self, ftsb_ctx *ctx,
     for (uint32_t i = 0; i < n; i++) {
         const char *q = last_user(&chats[i]);
 
+        if (b->stop_after > 0 && b->seen >= b->stop_after)
+            return host->fail(ctx, FTSB_E_AUTH, "mock: credentials revoked "
+                              "after %lld chats", (long long)b->seen);
         if (b->delay_ms > 0) {
             struct timespec ts = {b->delay_ms / 1000,
                                   (b->delay_ms % 1000) * 1000000L};
@@ -325,7 +332,7 @@ static const ftsb_metric_iface metric_iface = {
 
 static const ftsb_plugin_desc descs[] = {
     {sizeof(ftsb_plugin_desc), FTSB_KIND_BACKEND, "mock", "Mock backend",
-     "1.0.0", "deterministic test backend", backend_keys, 5, &backend_iface},
+     "1.0.0", "deterministic test backend", backend_keys, 6, &backend_iface},
     {sizeof(ftsb_plugin_desc), FTSB_KIND_ATTACK, "mock", "Mock attack",
      "1.0.0", "builds placeholder chats", attack_keys, 1, &attack_iface},
     {sizeof(ftsb_plugin_desc), FTSB_KIND_JUDGE, "mock", "Mock judge", "1.0.0",
