@@ -1350,6 +1350,18 @@ TEST(writer_reproduces_reference_model)
     }
 }
 
+/* File strings quoted in messages are escaped and cut. */
+TEST(str_show_escapes)
+{
+    char buf[GGUF_SHOW_BUF];
+    struct gguf_str s = {"gp\xF4-2\n\\", 7};
+    struct gguf_str long_s = {"abcdefghij", 10};
+
+    CHECK_STR(gguf_str_show(s, 40, buf, sizeof buf), "gp\\xF4-2\\x0A\\x5C");
+    CHECK_STR(gguf_str_show(long_s, 4, buf, sizeof buf), "abcd...");
+    CHECK_STR(gguf_str_show(long_s, 40, buf, 6), "abcde");
+}
+
 TEST(utf8_check)
 {
     CHECK_INT(gguf_utf8_check("abc", 3), 3);
@@ -1379,6 +1391,7 @@ int main(int argc, char **argv)
     RUN(writer_round_trip);
     RUN(writer_refuses_bad_input);
     RUN(writer_reproduces_reference_model);
+    RUN(str_show_escapes);
     RUN(utf8_check);
     return test_summary();
 }

@@ -1255,3 +1255,29 @@ ftsb_status gguf_get_tensor(const struct gguf_file *f, const char *name,
     out->nbytes = t->nbytes;
     return FTSB_OK;
 }
+
+const char *gguf_str_show(struct gguf_str s, size_t max_chars, char *buf,
+                          size_t size)
+{
+    size_t k = 0, n = s.len < max_chars ? s.len : max_chars;
+
+    if (size == 0)
+        return buf;
+    for (size_t i = 0; i < n; i++) {
+        unsigned char c = (unsigned char)s.ptr[i];
+
+        if (c >= 0x20 && c < 0x7f && c != '\\') {
+            if (k + 1 >= size)
+                break;
+            buf[k++] = (char)c;
+        } else {
+            if (k + 4 >= size)
+                break;
+            k += (size_t)snprintf(buf + k, size - k, "\\x%02X", c);
+        }
+    }
+    if (s.len > n && k + 3 < size)
+        k += (size_t)snprintf(buf + k, size - k, "...");
+    buf[k] = '\0';
+    return buf;
+}

@@ -228,6 +228,13 @@ bool gguf_tensor_nbytes(uint32_t type, uint32_t n_dims, const int64_t *ne,
  * Overlong forms, surrogates and code points past U+10FFFF are invalid. */
 size_t gguf_utf8_check(const char *s, size_t len);
 
+/* A string value from a file made safe to quote in a message: at most
+ * max_chars bytes of it, printable ASCII kept, every other byte written
+ * as \xNN, "..." appended when cut.  Returns buf (always terminated). */
+#define GGUF_SHOW_BUF 200
+const char *gguf_str_show(struct gguf_str s, size_t max_chars, char *buf,
+                          size_t size);
+
 /*
  * The writer.  Keys keep the order of their first setting; setting a key
  * again replaces its value in place.  Tensor data is borrowed: it must stay

@@ -87,6 +87,7 @@ static ftsb_status read_config(const struct gguf_file *f,
 {
     const char *p = gguf_name(f);
     struct gguf_str arch, s;
+    char shown[GGUF_SHOW_BUF];
     ftsb_status st;
 
     memset(c, 0, sizeof *c);
@@ -101,17 +102,17 @@ static ftsb_status read_config(const struct gguf_file *f,
             return st;
         if (!str_is(s, "model"))
             return lm_fail(err, FTSB_E_UNSUPPORTED, "'%s' is a file of type "
-                           "'%.*s' (general.type), not a model%s", p,
-                           (int)(s.len > 40 ? 40 : s.len), s.ptr,
+                           "'%s' (general.type), not a model%s", p,
+                           gguf_str_show(s, 40, shown, sizeof shown),
                            str_is(s, "adapter") ? ": give the base model as "
                            "the model and the adapter separately" : "");
     }
     if (!str_is(arch, "llama"))
         return lm_fail(err, FTSB_E_UNSUPPORTED, "model '%s' has architecture "
-                       "'%.*s'; the llama engine runs only 'llama' (Llama 1, "
+                       "'%s'; the llama engine runs only 'llama' (Llama 1, "
                        "2 and 3, TinyLlama, Mistral-style dense models "
                        "converted by llama.cpp)", p,
-                       (int)(arch.len > 40 ? 40 : arch.len), arch.ptr);
+                       gguf_str_show(arch, 40, shown, sizeof shown));
 
     if ((st = hp_int(f, "llama.embedding_length", 1, LM_MAX_DIM, &c->dim,
                      err)) ||
@@ -159,8 +160,8 @@ static ftsb_status read_config(const struct gguf_file *f,
             return st;
         if (!str_is(s, "none"))
             return lm_fail(err, FTSB_E_UNSUPPORTED, "model '%s': rope scaling "
-                           "'%.*s' is not supported (only plain RoPE)", p,
-                           (int)(s.len > 40 ? 40 : s.len), s.ptr);
+                           "'%s' is not supported (only plain RoPE)", p,
+                           gguf_str_show(s, 40, shown, sizeof shown));
     }
 
     if (!gguf_find_kv(f, "llama.attention.layer_norm_rms_epsilon"))

@@ -218,11 +218,14 @@ static ftsb_status tok_read_model(const struct gguf_file *f,
         v->model = TOK_MODEL_SPM;
     else if (m.len == 4 && memcmp(m.ptr, "gpt2", 4) == 0)
         v->model = TOK_MODEL_GPT2;
-    else
+    else {
+        char shown[GGUF_SHOW_BUF];
+
         return lm_fail(err, FTSB_E_UNSUPPORTED,
-                       "'%s': unsupported tokenizer model '%.*s' (this "
-                       "engine reads 'llama' and 'gpt2')",
-                       gguf_name(f), (int)(m.len > 40 ? 40 : m.len), m.ptr);
+                       "'%s': unsupported tokenizer model '%s' (this "
+                       "engine reads 'llama' and 'gpt2')", gguf_name(f),
+                       gguf_str_show(m, 40, shown, sizeof shown));
+    }
     return FTSB_OK;
 }
 

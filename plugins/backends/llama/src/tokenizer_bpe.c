@@ -171,11 +171,15 @@ static ftsb_status tok_bpe_pre(const struct gguf_file *f, struct tok_bpe *b,
         return s;
     if ((b->pre = tok_bpe_pre_of(&p)))
         return FTSB_OK;
-    return lm_fail(err, FTSB_E_UNSUPPORTED,
-                   "'%s': unsupported pre-tokenizer '%.*s' for tokenizer "
-                   "model 'gpt2' (this engine implements 'gpt-2' and "
-                   "'llama-bpe')",
-                   gguf_name(f), (int)(p.len > 40 ? 40 : p.len), p.ptr);
+    {
+        char shown[GGUF_SHOW_BUF];
+
+        return lm_fail(err, FTSB_E_UNSUPPORTED,
+                       "'%s': unsupported pre-tokenizer '%s' for tokenizer "
+                       "model 'gpt2' (this engine implements 'gpt-2' and "
+                       "'llama-bpe')", gguf_name(f),
+                       gguf_str_show(p, 40, shown, sizeof shown));
+    }
 }
 
 /* Splits "a b" at the first space after the first byte, like llama.cpp. */
