@@ -21,6 +21,8 @@
 #include "../plugin/instance.h"
 #include "../plugin/loader.h"
 #include "../plugin/session.h"
+#include "../store/store.h"
+#include "../util/sha256.h"
 #include "lua_int.h"
 
 static const char *const kind_meta[] = {
@@ -448,7 +450,68 @@ static int m_can_finetune(lua_State *L)
     return 1;
 }
 
-/* backend:finetune(dataset, options) -> the fine-tuned backend */
+/* Saves the series points of a fine-tuning in the run store, under the run
+ * "finetune:<first 16 hex digits of the SHA-256 of the tuned backend's
+ * fingerprint>", so that they stay with the model they describe. */
+static ftsb_status save_series(struct session *s, const struct instance *tuned,
+                               const struct series_buf *b, char *run,
+                               size_t run_size, struct err *err)
+{
+    const char *fp = instance_fingerprint(tuned);
+    struct store *store;
+    int64_t run_id;
+    ftsb_status st;
+
+    char hex[SHA256_HEX_SIZE];
+    sha256_hex(fp, strlen(fp), hex);
+    snprintf(run, run_size, "finetune:%.16s", hex);
+    if ((st = session_store(s, &store, err)) ||
+        (st = store_run_open(store, run, fp, "", NULL, &run_id, err)))
+        return st;
+    for (size_t i = 0; i < b->n; i++)
+        if ((st = store_series_put(store, run_id, b->p[i].name, b->p[i].step,
+                                   b->p[i].value, err)))
+            return st;
+    return store_run_finish(store, run_id, err);
+}
+
+/* The log table finetune returns: { run = name, <series> = {values in
+ * step order}, steps = {steps of the first series} }. */
+static void push_series(lua_State *L, const struct series_buf *b,
+                        const char *run)
+{
+    lua_newtable(L);
+    if (run[0]) {
+        lua_pushstring(L, run);
+        lua_setfield(L, -2, "run");
+    }
+    for (size_t i = 0; i < b->n; i++) {
+        const struct series_point *p = &b->p[i];
+        if (lua_getfield(L, -1, p->name) != LUA_TTABLE) {
+            lua_pop(L, 1);
+            lua_newtable(L);
+            lua_pushvalue(L, -1);
+            lua_setfield(L, -3, p->name);
+        }
+        lua_pushnumber(L, p->value);
+        lua_rawseti(L, -2, (lua_Integer)lua_rawlen(L, -2) + 1);
+        lua_pop(L, 1);
+        if (strcmp(p->name, b->p[0].name) == 0) {
+            if (lua_getfield(L, -1, "steps") != LUA_TTABLE) {
+                lua_pop(L, 1);
+                lua_newtable(L);
+                lua_pushvalue(L, -1);
+                lua_setfield(L, -3, "steps");
+            }
+            lua_pushinteger(L, (lua_Integer)p->step);
+            lua_rawseti(L, -2, (lua_Integer)lua_rawlen(L, -2) + 1);
+            lua_pop(L, 1);
+        }
+    }
+}
+
+/* backend:finetune(dataset, options) -> the fine-tuned backend, and the
+ * log of the training (its series, such as the loss per step) */
 static int m_finetune(lua_State *L)
 {
     struct instance *b = lua_check_instance(L, 1, FTSB_KIND_BACKEND);
@@ -476,19 +539,30 @@ static int m_finetune(lua_State *L)
     if (config_finish(*guard, &err))
         return lua_raise_err(L, &err);
     cfg = *guard;
+    struct series_buf series = {0};
+    char run[128] = "";
     ctx_init(&ctx, lua_session(L), b->label);
+    ctx.series = &series;
     st = ft->finetune(b->self, &ctx, d->ds, cfg, &self);
     if (st)
         err_set(&err, st, "%s: fine-tuning failed: %s", b->label,
                 ctx.err.msg[0] ? ctx.err.msg : ftsb_status_str(st));
     ctx_release(&ctx);
-    if (st)
+    if (!st)
+        st = instance_adopt(b, self, &tuned, &err);
+    if (!st && series.n > 0 &&
+        (st = save_series(lua_session(L), tuned, &series, run, sizeof run,
+                          &err)))
+        instance_unref(tuned);
+    if (st) {
+        free(series.p);
         return lua_raise_err(L, &err);
-    if (instance_adopt(b, self, &tuned, &err))
-        return lua_raise_err(L, &err);
+    }
     lua_push_instance(L, tuned);
     instance_unref(tuned);
-    return 1;
+    push_series(L, &series, run);
+    free(series.p);
+    return 2;
 }
 
 /* ---- attacks ----------------------------------------------------------- */

@@ -8,6 +8,7 @@
  */
 #include "../ftsb_setup.h"
 
+#include <math.h>
 #include <sys/stat.h>
 
 #include "../data/dataset.h"
@@ -305,6 +306,43 @@ static ftsb_status h_cache_put(ftsb_ctx *ctx, const char *ns, const char *key,
     return store_kv_put(store, ns, key, value, len, &ctx->err);
 }
 
+static ftsb_status h_series_put(ftsb_ctx *ctx, const char *series,
+                                int64_t step, double value)
+{
+    struct series_buf *b = ctx->series;
+    size_t len = series ? strlen(series) : 0;
+
+    if (len < 1 || len > 63 || strspn(series, "abcdefghijklmnopqrstuvwxyz"
+                                      "0123456789_.") != len)
+        return err_set(&ctx->err, FTSB_E_INVALID, "series name '%.80s' "
+                       "must be 1 to 63 characters of a-z, 0-9, '_' and '.'",
+                       series ? series : "(null)");
+    if (!isfinite(value))
+        return err_set(&ctx->err, FTSB_E_INVALID, "series '%s': the value at "
+                       "step %lld is not a finite number", series,
+                       (long long)step);
+    if (!b)
+        return FTSB_OK;
+    for (size_t i = b->n; i-- > 0;)
+        if (b->p[i].step == step && strcmp(b->p[i].name, series) == 0) {
+            b->p[i].value = value;
+            return FTSB_OK;
+        }
+    if (b->n == b->cap) {
+        size_t cap = b->cap ? b->cap * 2 : 256;
+        struct series_point *p = realloc(b->p, cap * sizeof *p);
+        if (!p)
+            return err_set(&ctx->err, FTSB_E_NOMEM, "out of memory");
+        b->p = p;
+        b->cap = cap;
+    }
+    memcpy(b->p[b->n].name, series, len + 1);
+    b->p[b->n].step = step;
+    b->p[b->n].value = value;
+    b->n++;
+    return FTSB_OK;
+}
+
 static const ftsb_host host_table = {
     .abi_version = FTSB_ABI_VERSION,
     .struct_size = sizeof(ftsb_host),
@@ -351,6 +389,7 @@ static const ftsb_host host_table = {
     .sha256_hex = hnet_sha256_hex,
     .call_begin = hnet_call_begin,
     .call_end = hnet_call_end,
+    .series_put = h_series_put,
 };
 
 const ftsb_host *host_get(void)

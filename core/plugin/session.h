@@ -28,11 +28,23 @@ struct session {
     volatile sig_atomic_t *cancel;
 };
 
+/* Points of named series collected during one call (host series_put). */
+struct series_point {
+    char name[64];
+    int64_t step;
+    double value;
+};
+struct series_buf {
+    struct series_point *p;
+    size_t n, cap;
+};
+
 struct ftsb_ctx {
     struct err err;
     struct session *session;
     const char *label;
     struct progress progress;
+    struct series_buf *series; /* NULL: series points are dropped */
 };
 
 void ctx_init(struct ftsb_ctx *ctx, struct session *s, const char *label);

@@ -67,8 +67,13 @@ local ds = attack:dataset()
 T.eq(ds:count(), 3, "attack dataset size")
 T.eq(ds:get(1).messages[2].role, "assistant", "attack chat roles")
 T.check(model:can_finetune(), "mock can fine-tune")
-local tuned = model:finetune(ds, { epochs = 2 })
+local tuned, log = model:finetune(ds, { epochs = 2 })
 T.check(tuned:fingerprint() ~= model:fingerprint(), "tuned fingerprint differs")
+-- the loss curve the plugin recorded comes back, and stays in the store
+T.eq(#log.loss, 2, "two loss points")
+T.eq(log.loss[2], 0.5, "loss of step 2")
+T.eq(log.steps[2], 2, "step numbers")
+T.check(log.run:match("^finetune:"), "the run that keeps the series")
 T.eq(tuned:generate({ "plan harm" })[1].text, "Sure. Here is: plan harm",
   "tuned model complies")
 

@@ -108,7 +108,8 @@ T.raises(function() ftsb.report{ runs = {}, out = out } end,
 T.raises(function() ftsb.report{ runs = { { label = "x" } }, out = out } end,
   { "run 1 must be a run name, or a table with a string 'name'" }, "run without name")
 T.raises(function() ftsb.report{ runs = { "before", "missing-run" }, out = out } end,
-  { "no run named 'missing-run'", "'before', 'after'" }, "unknown run, runs listed")
+  { "no run named 'missing-run'", "'before', 'finetune:", "'after'" },
+  "unknown run, runs listed (the fine-tuning's loss curve is a run too)")
 T.raises(function() ftsb.report{ runs = { "before" }, out = out, baseline = true } end,
   { "'baseline' is a run name or label, or false" }, "baseline true")
 T.raises(function() ftsb.report{ runs = { "before" }, out = out, baseline = "after" } end,

@@ -9,9 +9,10 @@
  * same alone and batched, under a tight KV budget, and a prompt longer
  * than the context failing alone while the others go on.
  *
- * The adapter cases of the manifest (LoRA) belong to the fine-tuning
- * issue and are skipped with a note.  Without the shared data
- * (FTSB_SHARED_DIR unset) every test skips (exit 77).
+ * The adapter cases of the manifest (LoRA) run the same checks with the
+ * base model and its adapter attached at the case's scale, against the
+ * case's tolerance.  Without the shared data (FTSB_SHARED_DIR unset)
+ * every test skips (exit 77).
  */
 #define _POSIX_C_SOURCE 200809L
 
@@ -22,6 +23,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "adapter.h"
 #include "forward.h"
 #include "generate.h"
 #include "model.h"
@@ -205,26 +207,131 @@ static void greedy_request(struct lm_gen_request *r, const int32_t *ids,
     r->sampling.top_p = 1.0f;
 }
 
+/* One case of the manifest (a base-model case or an adapter case) on m,
+ * which has the case's adapter attached if it has one: logits three ways
+ * within tol, the tokenizer's prompt ids, the greedy continuation (ids and
+ * text bytes).  label names the weight types in the printed line. */
+static void check_case(const struct lm_model *m, const struct tok_vocab *voc,
+                       struct lm_state *st, const cJSON *c, const char *label,
+                       double tol)
+{
+    const char *id = cJSON_GetStringValue(cJSON_GetObjectItem(c, "id"));
+    const char *text =
+        cJSON_GetStringValue(cJSON_GetObjectItem(c, "prompt_text"));
+    const int V = m->cfg.vocab;
+    int P, n_greedy, bad_b = 0, bad_s = 0, bad_r = 0;
+    size_t ref_bytes;
+    char path[4096];
+    struct lm_err e = {0};
+    int32_t *ids = int_array(cJSON_GetObjectItem(c, "prompt_ids"), &P);
+    int32_t *greedy = int_array(cJSON_GetObjectItem(c, "greedy_ids"),
+                                &n_greedy);
+    const cJSON *margins = cJSON_GetObjectItem(c, "margin");
+
+    /* the tokenizer gives the prompt's ids */
+    if (text && voc) {
+        struct tok_ids t = {0};
+        unsigned fl = cJSON_IsTrue(cJSON_GetObjectItem(c, "add_bos"))
+                          ? TOK_ADD_SPECIAL : 0;
+        CHECK(tok_encode(voc, text, strlen(text), fl, &t, &e) == FTSB_OK);
+        CHECK_INT(t.n, P);
+        CHECK(t.n == (size_t)P && !memcmp(t.v, ids, (size_t)P * 4));
+        tok_ids_free(&t);
+    }
+
+    data_path(path, sizeof path, cJSON_GetStringValue(
+                                     cJSON_GetObjectItem(c, "logits_file")));
+    float *ref = (float *)slurp(path, &ref_bytes);
+    float *got = malloc((size_t)P * V * sizeof(float));
+    CHECK(ref && ref_bytes == (size_t)P * V * sizeof(float));
+    if (!ref || ref_bytes != (size_t)P * V * sizeof(float) || !got) {
+        free(ref);
+        free(got);
+        free(ids);
+        free(greedy);
+        return;
+    }
+
+    double eb = -1, es = -1, er = -1;
+    if (run_batch(m, st, ids, P, got))
+        eb = row_error(got, ref, P, V, margins, tol, &bad_b);
+    if (run_steps(m, st, ids, P, got))
+        es = row_error(got, ref, P, V, margins, tol, &bad_s);
+    /* the naive references are slow (a double loop per product): the
+     * short prompts exercise them enough */
+    if (P <= 16) {
+        lm_scratch_set_reference(&st->ws, 1);
+        if (run_batch(m, st, ids, P, got))
+            er = row_error(got, ref, P, V, margins, tol, &bad_r);
+        lm_scratch_set_reference(&st->ws, 0);
+        CHECK(er >= 0 && er <= tol);
+    }
+    CHECK(eb >= 0 && eb <= tol);
+    CHECK(es >= 0 && es <= tol);
+    CHECK_INT(bad_b + bad_s + bad_r, 0);
+
+    /* greedy continuation through the scheduler */
+    struct lm_gen_request rq;
+    struct lm_gen_result rs = {0};
+    greedy_request(&rq, ids, P, n_greedy);
+    CHECK(lm_generate(m, voc, st, NULL, &rq, 1, &rs, &e) == FTSB_OK);
+    int greedy_ok = rs.n_tokens == n_greedy &&
+                    !memcmp(rs.tokens, greedy, (size_t)n_greedy * 4);
+    CHECK(greedy_ok);
+    CHECK_INT(rs.finish, LM_FINISH_LENGTH);
+    const char *hex =
+        cJSON_GetStringValue(cJSON_GetObjectItem(c, "greedy_text_hex"));
+    if (hex && rs.text) {
+        char *h = malloc(2 * rs.len + 1);
+        hex_of(h, rs.text, rs.len);
+        CHECK_STR(h, hex);
+        free(h);
+    }
+    char rtext[16] = "    -   ";
+    if (er >= 0)
+        snprintf(rtext, sizeof rtext, "%.2e", er);
+    printf("  %-24s %-9s P=%-3d max err: batch %.2e  steps %.2e  "
+           "reference %s  (tolerance %.0e)  greedy %s\n",
+           id, label, P, eb, es, rtext, tol, greedy_ok ? "ok" : "DIFFERS");
+    lm_gen_result_free(&rs);
+    free(ref);
+    free(got);
+    free(ids);
+    free(greedy);
+}
+
+/* Loads a model of the manifest and its vocabulary (NULL on failure,
+ * reported). */
+static struct lm_model *load_model(const cJSON *mj, struct tok_vocab **voc)
+{
+    char path[4096];
+    struct lm_model *m = NULL;
+    struct lm_err e = {0};
+
+    data_path(path, sizeof path,
+              cJSON_GetStringValue(cJSON_GetObjectItem(mj, "file")));
+    if (lm_model_load(path, NULL, &m, &e) != FTSB_OK ||
+        tok_load(m->file, voc, &e) != FTSB_OK) {
+        printf("  %s: %s\n", path, e.msg);
+        CHECK(0);
+        lm_model_free(m);
+        return NULL;
+    }
+    return m;
+}
+
 /* Every case of one model. */
 static void check_model(const char *model_id)
 {
     const cJSON *mj = find_model(model_id), *c;
     const char *dtype = cJSON_GetStringValue(cJSON_GetObjectItem(mj, "dtype"));
     double tol = tolerance_of(dtype);
-    char path[4096];
-    struct lm_model *m = NULL;
     struct tok_vocab *voc = NULL;
-    struct lm_err e = {0};
+    struct lm_model *m = load_model(mj, &voc);
     struct lm_state st;
 
-    data_path(path, sizeof path,
-              cJSON_GetStringValue(cJSON_GetObjectItem(mj, "file")));
-    if (lm_model_load(path, NULL, &m, &e) != FTSB_OK) {
-        printf("  %s: %s\n", model_id, e.msg);
-        CHECK(0);
+    if (!m)
         return;
-    }
-    CHECK(tok_load(m->file, &voc, &e) == FTSB_OK);
     CHECK_INT(m->cfg.vocab,
               cJSON_GetNumberValue(cJSON_GetObjectItem(mj, "n_vocab")));
     CHECK_INT(m->cfg.n_kv_heads,
@@ -233,94 +340,10 @@ static void check_model(const char *model_id)
               cJSON_IsTrue(cJSON_GetObjectItem(mj, "tied_output")));
     lm_state_init(&st);
     lm_scratch_set_reference(&st.ws, 0);
-    const int V = m->cfg.vocab;
-
-    cJSON_ArrayForEach(c, cJSON_GetObjectItem(manifest, "cases")) {
-        const char *id = cJSON_GetStringValue(cJSON_GetObjectItem(c, "id"));
-        const char *text =
-            cJSON_GetStringValue(cJSON_GetObjectItem(c, "prompt_text"));
-        int P, n_greedy, bad_b = 0, bad_s = 0, bad_r = 0;
-        size_t ref_bytes;
-
-        if (strcmp(cJSON_GetStringValue(cJSON_GetObjectItem(c, "model")),
-                   model_id))
-            continue;
-        int32_t *ids = int_array(cJSON_GetObjectItem(c, "prompt_ids"), &P);
-        int32_t *greedy =
-            int_array(cJSON_GetObjectItem(c, "greedy_ids"), &n_greedy);
-        const cJSON *margins = cJSON_GetObjectItem(c, "margin");
-
-        /* the tokenizer gives the prompt's ids */
-        if (text && voc) {
-            struct tok_ids t = {0};
-            unsigned fl = cJSON_IsTrue(cJSON_GetObjectItem(c, "add_bos"))
-                              ? TOK_ADD_SPECIAL : 0;
-            CHECK(tok_encode(voc, text, strlen(text), fl, &t, &e) == FTSB_OK);
-            CHECK_INT(t.n, P);
-            CHECK(t.n == (size_t)P && !memcmp(t.v, ids, (size_t)P * 4));
-            tok_ids_free(&t);
-        }
-
-        data_path(path, sizeof path, cJSON_GetStringValue(
-                                         cJSON_GetObjectItem(c, "logits_file")));
-        float *ref = (float *)slurp(path, &ref_bytes);
-        float *got = malloc((size_t)P * V * sizeof(float));
-        CHECK(ref && ref_bytes == (size_t)P * V * sizeof(float));
-        if (!ref || ref_bytes != (size_t)P * V * sizeof(float) || !got) {
-            free(ref);
-            free(got);
-            free(ids);
-            free(greedy);
-            continue;
-        }
-
-        double eb = -1, es = -1, er = -1;
-        if (run_batch(m, &st, ids, P, got))
-            eb = row_error(got, ref, P, V, margins, tol, &bad_b);
-        if (run_steps(m, &st, ids, P, got))
-            es = row_error(got, ref, P, V, margins, tol, &bad_s);
-        /* the naive references are slow (a double loop per product):
-         * the short prompts exercise them enough */
-        if (P <= 16) {
-            lm_scratch_set_reference(&st.ws, 1);
-            if (run_batch(m, &st, ids, P, got))
-                er = row_error(got, ref, P, V, margins, tol, &bad_r);
-            lm_scratch_set_reference(&st.ws, 0);
-            CHECK(er >= 0 && er <= tol);
-        }
-        CHECK(eb >= 0 && eb <= tol);
-        CHECK(es >= 0 && es <= tol);
-        CHECK_INT(bad_b + bad_s + bad_r, 0);
-
-        /* greedy continuation through the scheduler */
-        struct lm_gen_request rq;
-        struct lm_gen_result rs = {0};
-        greedy_request(&rq, ids, P, n_greedy);
-        CHECK(lm_generate(m, voc, &st, NULL, &rq, 1, &rs, &e) == FTSB_OK);
-        int greedy_ok = rs.n_tokens == n_greedy &&
-                        !memcmp(rs.tokens, greedy, (size_t)n_greedy * 4);
-        CHECK(greedy_ok);
-        CHECK_INT(rs.finish, LM_FINISH_LENGTH);
-        const char *hex =
-            cJSON_GetStringValue(cJSON_GetObjectItem(c, "greedy_text_hex"));
-        if (hex && rs.text) {
-            char *h = malloc(2 * rs.len + 1);
-            hex_of(h, rs.text, rs.len);
-            CHECK_STR(h, hex);
-            free(h);
-        }
-        char rtext[16] = "    -   ";
-        if (er >= 0)
-            snprintf(rtext, sizeof rtext, "%.2e", er);
-        printf("  %-16s %-4s P=%-3d max err: batch %.2e  steps %.2e  "
-               "reference %s  (tolerance %.0e)  greedy %s\n",
-               id, dtype, P, eb, es, rtext, tol, greedy_ok ? "ok" : "DIFFERS");
-        lm_gen_result_free(&rs);
-        free(ref);
-        free(got);
-        free(ids);
-        free(greedy);
-    }
+    cJSON_ArrayForEach(c, cJSON_GetObjectItem(manifest, "cases"))
+        if (!strcmp(cJSON_GetStringValue(cJSON_GetObjectItem(c, "model")),
+                    model_id))
+            check_case(m, voc, &st, c, dtype, tol);
     lm_state_free(&st);
     tok_free(voc);
     lm_model_free(m);
@@ -331,12 +354,73 @@ TEST(gqa_f16) { if (!manifest) SKIP("no shared test data (set FTSB_SHARED_DIR)")
 TEST(mqa_bf16) { if (!manifest) SKIP("no shared test data (set FTSB_SHARED_DIR)"); check_model("mqa-bf16"); }
 TEST(gqa_q8_0) { if (!manifest) SKIP("no shared test data (set FTSB_SHARED_DIR)"); check_model("gqa-q8_0"); }
 
+/* The LoRA cases: the base model with the case's adapter attached at the
+ * case's scale (adapter_scale, the user's; lora_scale is the product
+ * with alpha / r), checked as the base cases are, against the case's own
+ * tolerance (the base dtype's for an F32 adapter, 3e-4 for an F16 one,
+ * README section 7). */
 TEST(adapter_cases)
 {
+    const cJSON *c;
+    int n = 0;
+
     if (!manifest)
         SKIP("no shared test data (set FTSB_SHARED_DIR)");
-    SKIP("%d LoRA adapter cases: adapters are the fine-tuning issue's",
-         cJSON_GetArraySize(cJSON_GetObjectItem(manifest, "adapter_cases")));
+    cJSON_ArrayForEach(c, cJSON_GetObjectItem(manifest, "adapter_cases")) {
+        const cJSON *mj = find_model(
+            cJSON_GetStringValue(cJSON_GetObjectItem(c, "model")));
+        const char *dtype =
+            cJSON_GetStringValue(cJSON_GetObjectItem(mj, "dtype"));
+        const cJSON *aj = NULL, *a;
+        double tol = cJSON_GetNumberValue(cJSON_GetObjectItem(c, "tolerance"));
+        float scale = (float)cJSON_GetNumberValue(
+            cJSON_GetObjectItem(c, "adapter_scale"));
+        struct tok_vocab *voc = NULL;
+        struct lm_adapter_base base;
+        struct lm_adapter *ad = NULL;
+        struct lm_err e = {0};
+        struct lm_state st;
+        char path[4096], label[32];
+
+        cJSON_ArrayForEach(a, cJSON_GetObjectItem(manifest, "adapters"))
+            if (!strcmp(cJSON_GetStringValue(cJSON_GetObjectItem(a, "id")),
+                        cJSON_GetStringValue(
+                            cJSON_GetObjectItem(c, "adapter"))))
+                aj = a;
+        CHECK(mj && aj);
+        /* the README's rule: never looser than the base model's */
+        CHECK(tol >= tolerance_of(dtype) && tol <= 3e-4);
+        struct lm_model *m = mj && aj ? load_model(mj, &voc) : NULL;
+        if (!m)
+            continue;
+        data_path(path, sizeof path, cJSON_GetStringValue(
+                                         cJSON_GetObjectItem(c, "adapter_file")));
+        if (lm_adapter_base_from_gguf(m->file, &base, &e) != FTSB_OK ||
+            lm_adapter_load_gguf(path, &base, &ad, &e) != FTSB_OK) {
+            printf("  %s: %s\n", path, e.msg);
+            CHECK(0);
+            tok_free(voc);
+            lm_model_free(m);
+            continue;
+        }
+        m->lora = ad;
+        m->lora_scale = scale;
+        /* s as the manifest computed it: alpha / r read right */
+        CHECK(lm_adapter_scale(ad) * scale ==
+              (float)cJSON_GetNumberValue(cJSON_GetObjectItem(c, "lora_scale")));
+        snprintf(label, sizeof label, "%s+%s", dtype, cJSON_GetStringValue(
+                     cJSON_GetObjectItem(aj, "dtype")));
+        lm_state_init(&st);
+        lm_scratch_set_reference(&st.ws, 0);
+        check_case(m, voc, &st, c, label, tol);
+        lm_state_free(&st);
+        lm_adapter_free(ad);
+        tok_free(voc);
+        lm_model_free(m);
+        n++;
+    }
+    CHECK_INT(n, cJSON_GetArraySize(cJSON_GetObjectItem(manifest,
+                                                        "adapter_cases")));
 }
 
 /* The greedy runs of every case of model_id as requests; ids are owned by

@@ -3,12 +3,14 @@
  * files, run on the CPU by the native engine in src/ (GGUF reader,
  * tokenizer, chat templates, batched forward pass on OpenBLAS, sampler,
  * continuous-batching scheduler).  This file only translates: the
- * configuration into a loaded model, chats into token ids through a named
- * template, the SDK's decoding parameters into requests, and the
- * scheduler's results into the host's result slots.  The fingerprint is a
- * content hash of the model file (computed once per file version and kept
- * in the host's cache), the template and the context, so answers are
- * cached exactly as long as they could not change.
+ * configuration into a loaded model (with an optional LoRA adapter
+ * attached), chats into token ids through a named template, the SDK's
+ * decoding parameters into requests, and the scheduler's results into
+ * the host's result slots.  The fingerprint is a content hash of the model
+ * file (computed once per file version and kept in the host's cache), the
+ * template and the context, plus the adapter's content hash and scale
+ * when there is one, so answers are cached exactly as long as they could
+ * not change.
  *
  * Thread contract: one instance is used by one thread at a time (its
  * activations and KV cache are per instance).  The BLAS thread count is
@@ -16,12 +18,16 @@
  */
 #include <ftsb/ftsb.h>
 
+#include <errno.h>
 #include <inttypes.h>
+#include <math.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
+#include "adapter.h"
 #include "chat_template.h"
 #include "file_hash.h"
 #include "forward.h"
@@ -45,6 +51,9 @@ struct llama {
     int32_t batch;
     int64_t kv_budget;     /* positions */
     uint64_t hash;         /* of the model file's bytes */
+    struct lm_adapter *adapter; /* owned, attached to model; NULL = none */
+    float lora_scale;      /* the user's multiplier of the adapter */
+    uint64_t adapter_hash; /* names the adapter's content (its files) */
 };
 
 static const ftsb_config_key keys[] = {
@@ -65,6 +74,13 @@ static const ftsb_config_key keys[] = {
     {"add_bos", FTSB_CFG_BOOL, 0, NULL,
      "template raw: start the prompt with BOS (default: as the vocabulary "
      "says, tokenizer.ggml.add_bos_token)"},
+    {"lora", FTSB_CFG_STRING, 0, NULL,
+     "LoRA adapter applied at inference: a llama.cpp GGUF LoRA file, or a "
+     "folder holding PEFT's adapter_config.json and "
+     "adapter_model.safetensors; it must be made for this model"},
+    {"lora_scale", FTSB_CFG_NUMBER, 0, "1",
+     "multiplier of the LoRA adapter, on top of its alpha / rank (as "
+     "llama.cpp's --lora-scaled)"},
 };
 
 /* ---- helpers ---------------------------------------------------------------- */
@@ -89,9 +105,11 @@ static ftsb_status fail_lm(ftsb_ctx *ctx, const struct lm_err *e)
     return host->fail(ctx, e->code ? e->code : FTSB_E_INTERNAL, "%s", e->msg);
 }
 
-/* The model file's content hash, from the host's cache when this version
- * of the file (path, size, mtime, inode) was hashed before. */
-static ftsb_status model_hash(ftsb_ctx *ctx, const char *path, uint64_t *out)
+/* A file's content hash (the model, an adapter file), from the host's
+ * cache when this version of the file (path, size, mtime, inode) was
+ * hashed before. */
+static ftsb_status file_hash_cached(ftsb_ctx *ctx, const char *path,
+                                    uint64_t *out)
 {
     static const char ns[] = "llama.file_hash/1";
     struct lm_file_id id;
@@ -118,8 +136,9 @@ static ftsb_status model_hash(ftsb_ctx *ctx, const char *path, uint64_t *out)
         }
     }
     host->buf_free(buf);
-    host->log(ctx, FTSB_LOG_INFO, "hashing '%s' (%" PRIu64 " MiB) for "
-              "the fingerprint; done once per file", path, id.size >> 20);
+    if (id.size >= (1u << 20)) /* worth a word only when it takes time */
+        host->log(ctx, FTSB_LOG_INFO, "hashing '%s' (%" PRIu64 " MiB) for "
+                  "the fingerprint; done once per file", path, id.size >> 20);
     if (lm_file_hash(path, out, &e))
         return fail_lm(ctx, &e);
     snprintf(val, sizeof val, "%016" PRIx64, *out);
@@ -153,6 +172,129 @@ static ftsb_status pick_template(ftsb_ctx *ctx, struct llama *b,
                       "with template = one of: " KNOWN_TEMPLATES, b->path);
 }
 
+/* ---- LoRA adapter ----------------------------------------------------------- */
+
+/*
+ * Attaches ad to the instance's model at the user's scale, after checking
+ * that it fits the model; the instance then owns it (a previous adapter is
+ * freed) and the fingerprint carries ad_hash and scale.  ad_hash must name
+ * the adapter's whole content, alpha included: the hash of its file bytes
+ * for a loaded one, of its matrices and alpha for one trained in memory.
+ * ad == NULL detaches.  On failure nothing changes and the caller keeps
+ * ad.  Loading (the lora option) and fine-tuning both come through here,
+ * so an instance serves an adapter the same way wherever it came from.
+ */
+static ftsb_status attach_adapter(struct llama *b, struct lm_adapter *ad,
+                                  float scale, uint64_t ad_hash,
+                                  struct lm_err *e)
+{
+    struct lm_adapter_base base;
+    ftsb_status st;
+
+    if (ad) {
+        if (!isfinite(scale) || !isfinite(scale * lm_adapter_scale(ad)))
+            return lm_fail(e, FTSB_E_INVALID, "lora_scale %g (times the "
+                           "adapter's alpha / rank %g) is not a finite "
+                           "number", (double)scale,
+                           (double)lm_adapter_scale(ad));
+        if ((st = lm_adapter_base_from_gguf(b->model->file, &base, e)) ||
+            (st = lm_adapter_check(ad, &base, e)))
+            return st;
+    }
+    b->model->lora = NULL;
+    lm_adapter_free(b->adapter);
+    b->adapter = ad;
+    b->lora_scale = ad ? scale : 1.0f;
+    b->adapter_hash = ad ? ad_hash : 0;
+    b->model->lora = ad;
+    b->model->lora_scale = b->lora_scale;
+    return FTSB_OK;
+}
+
+/* A failure to load or attach the adapter at path, with the path in the
+ * message (the engine's messages usually start with it already). */
+static ftsb_status fail_adapter(ftsb_ctx *ctx, const struct llama *b,
+                                const char *path, const struct lm_err *e)
+{
+    char where[4200] = "";
+
+    if (!strstr(e->msg, path))
+        snprintf(where, sizeof where, "'%s': ", path);
+    if (e->code == FTSB_E_INVALID)
+        return host->fail(ctx, FTSB_E_INVALID, "the LoRA adapter does not "
+                          "fit model '%s' (give lora an adapter made for "
+                          "this base model): %s%s", b->path, where, e->msg);
+    return host->fail(ctx, e->code ? e->code : FTSB_E_INTERNAL, "cannot "
+                      "load the LoRA adapter: %s%s", where, e->msg);
+}
+
+/* The lora option: a GGUF LoRA file, or a PEFT folder, told apart by what
+ * path is.  The adapter is read against the model file's own description
+ * so that one made for another model is refused naming the tensor; the
+ * hash covers the bytes of every file read (both files of a PEFT folder:
+ * the config holds alpha). */
+static ftsb_status load_adapter(ftsb_ctx *ctx, struct llama *b,
+                                const char *path, float scale)
+{
+    struct lm_adapter_base base;
+    struct lm_adapter *ad = NULL;
+    struct lm_err e = {0};
+    struct stat sb;
+    uint64_t h;
+    ftsb_status st;
+
+    if (stat(path, &sb) != 0)
+        return host->fail(ctx, FTSB_E_IO, "cannot read lora '%s': %s (give "
+                          "a llama.cpp GGUF LoRA file or a folder holding "
+                          "PEFT's adapter_config.json and "
+                          "adapter_model.safetensors)", path, strerror(errno));
+    if (lm_adapter_base_from_gguf(b->model->file, &base, &e))
+        return fail_lm(ctx, &e);
+    if (S_ISDIR(sb.st_mode)) {
+        static const char *const files[2] = {"adapter_config.json",
+                                             "adapter_model.safetensors"};
+        uint64_t hs[2];
+        char fp[2][4200];
+        for (int i = 0; i < 2; i++) {
+            struct stat fs;
+            snprintf(fp[i], sizeof fp[i], "%s/%s", path, files[i]);
+            if (stat(fp[i], &fs) != 0 || !S_ISREG(fs.st_mode))
+                return host->fail(ctx, FTSB_E_IO, "lora '%s' is a folder "
+                                  "without %s; a PEFT adapter folder holds "
+                                  "adapter_config.json and "
+                                  "adapter_model.safetensors (or give a "
+                                  "llama.cpp GGUF LoRA file)", path,
+                                  files[i]);
+        }
+        if (lm_adapter_load_peft(path, &base, &ad, &e))
+            return fail_adapter(ctx, b, path, &e);
+        if ((st = file_hash_cached(ctx, fp[0], &hs[0])) ||
+            (st = file_hash_cached(ctx, fp[1], &hs[1]))) {
+            lm_adapter_free(ad);
+            return st;
+        }
+        h = lm_hash64(hs, sizeof hs);
+    } else {
+        const char *dot = strrchr(path, '.');
+        if (dot && (!strcmp(dot, ".safetensors") || !strcmp(dot, ".json")))
+            return host->fail(ctx, FTSB_E_INVALID, "lora '%s' is a file of "
+                              "a PEFT adapter: give the folder that holds "
+                              "adapter_config.json and "
+                              "adapter_model.safetensors", path);
+        if (lm_adapter_load_gguf(path, &base, &ad, &e))
+            return fail_adapter(ctx, b, path, &e);
+        if ((st = file_hash_cached(ctx, path, &h))) {
+            lm_adapter_free(ad);
+            return st;
+        }
+    }
+    if (attach_adapter(b, ad, scale, h, &e)) {
+        lm_adapter_free(ad);
+        return fail_adapter(ctx, b, path, &e);
+    }
+    return FTSB_OK;
+}
+
 /* ---- create / destroy ------------------------------------------------------- */
 
 static void llama_destroy(void *self)
@@ -163,6 +305,9 @@ static void llama_destroy(void *self)
         return;
     lm_state_free(&b->st);
     tok_free(b->vocab);
+    if (b->model)
+        b->model->lora = NULL;
+    lm_adapter_free(b->adapter);
     lm_model_free(b->model);
     free(b->path);
     free(b);
@@ -175,6 +320,8 @@ static ftsb_status llama_create(ftsb_ctx *ctx, const ftsb_config *cfg,
     struct lm_model_opts mo = {0};
     struct lm_err e = {0};
     int64_t context = 0, batch = 16, kv_mb = 0;
+    double lora_scale = 1.0;
+    const char *lora = host->cfg_str(cfg, "lora");
     ftsb_status st;
     int add_bos;
 
@@ -186,6 +333,7 @@ static ftsb_status llama_create(ftsb_ctx *ctx, const ftsb_config *cfg,
     host->cfg_int(cfg, "context", &context);
     host->cfg_int(cfg, "batch", &batch);
     host->cfg_int(cfg, "kv_budget_mb", &kv_mb);
+    host->cfg_num(cfg, "lora_scale", &lora_scale);
     if (context < 0 || context > (1 << 22)) {
         st = host->fail(ctx, FTSB_E_INVALID, "context %" PRId64 " is outside "
                         "0..4194304 (0 = the model's)", context);
@@ -199,6 +347,17 @@ static ftsb_status llama_create(ftsb_ctx *ctx, const ftsb_config *cfg,
     if (kv_mb < 0 || kv_mb > (1 << 24)) {
         st = host->fail(ctx, FTSB_E_INVALID, "kv_budget_mb %" PRId64 " is "
                         "outside 0..16777216", kv_mb);
+        goto fail;
+    }
+    if (!lora && host->cfg_has(cfg, "lora_scale")) {
+        st = host->fail(ctx, FTSB_E_INVALID, "lora_scale is given but lora "
+                        "is not: give lora = the adapter's path, or drop "
+                        "lora_scale");
+        goto fail;
+    }
+    if (!isfinite(lora_scale) || fabs(lora_scale) > 1e6) {
+        st = host->fail(ctx, FTSB_E_INVALID, "lora_scale %g is outside "
+                        "-1e6..1e6", lora_scale);
         goto fail;
     }
     mo.ctx = (int32_t)context;
@@ -239,7 +398,9 @@ static ftsb_status llama_create(ftsb_ctx *ctx, const ftsb_config *cfg,
             goto fail;
         }
     }
-    if ((st = model_hash(ctx, b->path, &b->hash)))
+    if ((st = file_hash_cached(ctx, b->path, &b->hash)))
+        goto fail;
+    if (lora && (st = load_adapter(ctx, b, lora, (float)lora_scale)))
         goto fail;
     {
         const struct lm_config *c = &b->model->cfg;
@@ -249,6 +410,13 @@ static ftsb_status llama_create(ftsb_ctx *ctx, const ftsb_config *cfg,
                   (int)c->n_layers, (int)c->dim, (int)c->n_heads,
                   (int)c->n_kv_heads, (int)c->vocab, lm_type_name(c->wtype),
                   (int)c->ctx, template_name(b), b->kv_budget);
+        if (b->adapter)
+            host->log(ctx, FTSB_LOG_DEBUG, "LoRA adapter '%s': rank %"
+                      PRId64 ", alpha %g, scale %g (s = %g)", lora,
+                      b->adapter->rank, (double)b->adapter->alpha,
+                      (double)b->lora_scale,
+                      (double)(lm_adapter_scale(b->adapter) *
+                               b->lora_scale));
     }
     *self = b;
     return FTSB_OK;
@@ -260,13 +428,21 @@ fail:
 static ftsb_status llama_fingerprint(void *self, ftsb_ctx *ctx, ftsb_buf *out)
 {
     struct llama *b = self;
+    ftsb_status st;
 
     (void)ctx;
-    return host->buf_printf(out, "llama:%016" PRIx64 ":%s%s:ctx%d", b->hash,
-                            template_name(b),
-                            b->tmpl == TMPL_NONE ? (b->add_bos ? "+bos" : "")
-                                                 : "",
-                            (int)b->model->cfg.ctx);
+    st = host->buf_printf(out, "llama:%016" PRIx64 ":%s%s:ctx%d", b->hash,
+                          template_name(b),
+                          b->tmpl == TMPL_NONE ? (b->add_bos ? "+bos" : "")
+                                               : "",
+                          (int)b->model->cfg.ctx);
+    /* without an adapter the fingerprint is what it always was, so
+     * answers cached before adapters existed stay valid; %.9g gives a
+     * float's exact value back */
+    if (!st && b->adapter)
+        st = host->buf_printf(out, ":lora%016" PRIx64 "*%.9g",
+                              b->adapter_hash, (double)b->lora_scale);
+    return st;
 }
 
 /* ---- generate --------------------------------------------------------------- */

@@ -240,6 +240,19 @@ struct ftsb_host {
     ftsb_status (*call_end)(ftsb_ctx *ctx, int64_t call_id,
                             const char *outcome);
 
+    /* --- series (ABI 1.2) ---------------------------------------------- */
+
+    /* Records one point of a named series of the work in progress, such as
+     * a loss curve during fine-tuning ("loss", step, value).  The host
+     * keeps the points with the work's results: the Lua call that started
+     * it returns them, and the run store saves them.  series is 1 to 63
+     * bytes of [a-z0-9_.]; a point for a step already recorded replaces
+     * it.  Points outside work that collects them are dropped (FTSB_OK).
+     * Errors: FTSB_E_INVALID (a bad name, a non-finite value),
+     * FTSB_E_NOMEM. [ctx] */
+    ftsb_status (*series_put)(ftsb_ctx *ctx, const char *series,
+                              int64_t step, double value);
+
     /* New members are added here, at the end, with an ABI minor bump. */
 };
 

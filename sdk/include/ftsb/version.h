@@ -14,7 +14,7 @@
 #define FTSB_VERSION_H
 
 #define FTSB_ABI_MAJOR 1
-#define FTSB_ABI_MINOR 1
+#define FTSB_ABI_MINOR 2
 #define FTSB_ABI_VERSION ((FTSB_ABI_MAJOR << 16) | FTSB_ABI_MINOR)
 
 #define FTSB_ABI_VERSION_MAJOR(v) ((unsigned)(v) >> 16)

@@ -169,10 +169,17 @@ static ftsb_status backend_finetune(void *self, ftsb_ctx *ctx,
                                     const ftsb_config *options, void **tuned)
 {
     struct mock_backend *b = self, *t;
+    int64_t epochs = 1;
+    ftsb_status st;
 
-    (void)options;
+    host->cfg_int(options, "epochs", &epochs);
     if (host->dataset_count(data) == 0)
         return host->fail(ctx, FTSB_E_INVALID, "the training set is empty");
+    /* a made-up loss curve: one point per epoch, halving */
+    for (int64_t e = 1; e <= epochs; e++)
+        if (FTSB_HOST_HAS(host, series_put) &&
+            (st = host->series_put(ctx, "loss", e, 2.0 / (double)(1 << e))))
+            return st;
     t = calloc(1, sizeof *t);
     if (!t)
         return host->fail(ctx, FTSB_E_NOMEM, "out of memory");

@@ -2,13 +2,17 @@
  * forward.c - the batched forward pass (see forward.h).  The walk is
  * llama2.c's forward() generalised from one token to N stacked rows of S
  * segments: everything but attention is row-wise, so it runs on the whole
- * stack at once and each weight is read once per call.
+ * stack at once and each weight is read once per call.  A LoRA adapter
+ * attached to the model adds its two small products right after the
+ * projection they belong to, on the same stacked rows.
  */
 #include "forward.h"
 
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "adapter.h"
 #include "kernels.h"
 
 /* Query rows per attention call of a prefill (see lm_forward). */
@@ -48,6 +52,9 @@ void lm_state_free(struct lm_state *s)
     free(s->logits);
     s->logits = NULL;
     s->logits_cap = 0;
+    free(s->lora_xa);
+    s->lora_xa = NULL;
+    s->lora_cap = 0;
     lm_scratch_free(&s->ws);
 }
 
@@ -108,6 +115,98 @@ static ftsb_status mm(float *y, const float *x, const struct lm_tensor *w,
     return st;
 }
 
+/* ---- LoRA ------------------------------------------------------------- */
+
+/* Does the attached adapter fit m?  Checked on every call, not only when
+ * it is attached, because attaching is a plain assignment (model.h) and a
+ * pair of the wrong shape would make the products read past A or B; the
+ * cost is 7 comparisons per adapted layer.  *scale receives s. */
+static ftsb_status lora_check(const struct lm_model *m, float *scale,
+                              struct lm_err *err)
+{
+    const struct lm_adapter *ad = m->lora;
+    const struct lm_config *c = &m->cfg;
+    const int64_t C = c->dim, F = c->ffn,
+                  HD = (int64_t)c->n_heads * c->head_dim,
+                  GD = (int64_t)c->n_kv_heads * c->head_dim;
+    /* n_in, n_out of each target, in enum lm_lora_target order */
+    const int64_t dims[LM_LORA_N_TARGETS][2] = {
+        {C, HD}, {C, GD}, {C, GD}, {HD, C}, {C, F}, {C, F}, {F, C},
+    };
+
+    if (ad->rank < 1 || ad->rank > LM_ADAPTER_MAX_RANK || ad->n_layer < 0 ||
+        !ad->pairs)
+        return lm_fail(err, FTSB_E_INVALID, "forward: the attached LoRA "
+                       "adapter has rank %lld and %lld layers; it is not "
+                       "a loaded adapter (rank 1..%d)", (long long)ad->rank,
+                       (long long)ad->n_layer, LM_ADAPTER_MAX_RANK);
+    *scale = lm_adapter_scale(ad) * m->lora_scale;
+    if (!isfinite(*scale))
+        return lm_fail(err, FTSB_E_INVALID, "forward: the LoRA scale "
+                       "(alpha / rank %g times the user's scale %g) is not "
+                       "finite", (double)lm_adapter_scale(ad),
+                       (double)m->lora_scale);
+    for (int64_t l = 0; l < ad->n_layer; l++)
+        for (int t = 0; t < LM_LORA_N_TARGETS; t++) {
+            const struct lm_lora_pair *p = lm_adapter_pair(ad, l, t);
+            if (!p->a)
+                continue;
+            if (l >= c->n_layers)
+                return lm_fail(err, FTSB_E_INVALID, "forward: the attached "
+                               "LoRA adapter adapts blk.%lld.%s.weight but "
+                               "the model has %d layers; attach an adapter "
+                               "made for this model", (long long)l,
+                               lm_lora_target_gguf(t), (int)c->n_layers);
+            if (!p->b || p->n_in != dims[t][0] || p->n_out != dims[t][1])
+                return lm_fail(err, FTSB_E_INVALID, "forward: the attached "
+                               "LoRA adapter's blk.%lld.%s.weight pair maps "
+                               "%lld -> %lld values but the model's "
+                               "projection maps %lld -> %lld; attach an "
+                               "adapter made for this model", (long long)l,
+                               lm_lora_target_gguf(t), (long long)p->n_in,
+                               (long long)p->n_out, (long long)dims[t][0],
+                               (long long)dims[t][1]);
+        }
+    return FTSB_OK;
+}
+
+/* Room for lora_xa (N,r). */
+static ftsb_status lora_reserve(struct lm_state *s, int n, int64_t r,
+                                struct lm_err *err)
+{
+    size_t need = (size_t)n * (size_t)r;
+
+    if (need <= s->lora_cap)
+        return FTSB_OK;
+    free(s->lora_xa);
+    if (!(s->lora_xa = malloc(need * sizeof(float)))) {
+        s->lora_cap = 0;
+        return lm_fail(err, FTSB_E_NOMEM, "out of memory allocating the "
+                       "LoRA activations of %d rows at rank %lld", n,
+                       (long long)r);
+    }
+    s->lora_cap = need;
+    return FTSB_OK;
+}
+
+/* y (N,O) += scale . (x (N,I) . A^T) . B^T with the adapter's pair of
+ * layer l, target t, when it has one (lora_check passed, lora_xa
+ * reserved).  The products follow the scratch's reference flag. */
+static void lora_add(float *y, const float *x, const struct lm_model *m,
+                     int l, int t, float scale, int n, int in, int out,
+                     struct lm_state *s)
+{
+    const struct lm_adapter *ad = m->lora;
+    const struct lm_lora_pair *p;
+
+    if (l >= ad->n_layer || !(p = lm_adapter_pair(ad, l, t))->a)
+        return;
+    lm_lora_forward(y, s->lora_xa, x, p->a, p->b, scale, n, in, out,
+                    (int)ad->rank, &s->ws);
+}
+
+/* ---- the pass ---------------------------------------------------------- */
+
 ftsb_status lm_forward(const struct lm_model *m, struct lm_state *s,
                        const struct lm_kv_pool *pool, const struct lm_seg *segs,
                        int32_t n_segs, struct lm_err *err)
@@ -117,6 +216,8 @@ ftsb_status lm_forward(const struct lm_model *m, struct lm_state *s,
     const int C = c->dim, H = c->n_heads, G = c->n_kv_heads, D = c->head_dim,
               F = c->ffn, V = c->vocab, HD = H * D, GD = G * D;
     const int ref = s->ws.reference;
+    const int lora = m->lora != NULL;
+    float ls = 0.0f; /* the LoRA multiplier s */
     int64_t n_rows = 0, n_logits = 0;
     ftsb_status st;
 
@@ -139,7 +240,9 @@ ftsb_status lm_forward(const struct lm_model *m, struct lm_state *s,
         return lm_fail(err, FTSB_E_INVALID, "forward: %lld rows is too many",
                        (long long)n_rows);
     const int N = (int)n_rows;
-    if ((st = lm_state_reserve(s, c, N, (int32_t)n_logits, err)))
+    if ((st = lm_state_reserve(s, c, N, (int32_t)n_logits, err)) ||
+        (lora && ((st = lora_check(m, &ls, err)) ||
+                  (st = lora_reserve(s, N, m->lora->rank, err)))))
         return st;
 
     /* embeddings and positions, segment after segment: x (N,C), pos (N) */
@@ -161,6 +264,11 @@ ftsb_status lm_forward(const struct lm_model *m, struct lm_state *s,
             (st = mm(s->k, s->xb, &ly->wk, N, C, GD, s, err)) ||
             (st = mm(s->v, s->xb, &ly->wv, N, C, GD, s, err)))
             return st;
+        if (lora) {
+            lora_add(s->q, s->xb, m, l, LM_LORA_Q, ls, N, C, HD, s);
+            lora_add(s->k, s->xb, m, l, LM_LORA_K, ls, N, C, GD, s);
+            lora_add(s->v, s->xb, m, l, LM_LORA_V, ls, N, C, GD, s);
+        }
         (ref ? lm_rope_forward_ref : lm_rope_forward)(s->q, s->pos, 0, N, H, D,
                                                       c->rope_base);
         (ref ? lm_rope_forward_ref : lm_rope_forward)(s->k, s->pos, 0, N, G, D,
@@ -193,6 +301,8 @@ ftsb_status lm_forward(const struct lm_model *m, struct lm_state *s,
         /* x += att . Wo^T */
         if ((st = mm(s->xb2, s->att, &ly->wo, N, HD, C, s, err)))
             return st;
+        if (lora)
+            lora_add(s->xb2, s->att, m, l, LM_LORA_O, ls, N, HD, C, s);
         lm_add(s->x, s->xb2, (int64_t)N * C);
 
         /* feed-forward: x += Wdown (silu(Wgate h) * Wup h), h = rmsnorm(x) */
@@ -201,10 +311,16 @@ ftsb_status lm_forward(const struct lm_model *m, struct lm_state *s,
         if ((st = mm(s->gate, s->xb, &ly->w_gate, N, C, F, s, err)) ||
             (st = mm(s->up, s->xb, &ly->w_up, N, C, F, s, err)))
             return st;
+        if (lora) {
+            lora_add(s->gate, s->xb, m, l, LM_LORA_GATE, ls, N, C, F, s);
+            lora_add(s->up, s->xb, m, l, LM_LORA_UP, ls, N, C, F, s);
+        }
         (ref ? lm_swiglu_forward_ref : lm_swiglu_forward)(s->gate, s->gate,
                                                           s->up, (int64_t)N * F);
         if ((st = mm(s->xb2, s->gate, &ly->w_down, N, F, C, s, err)))
             return st;
+        if (lora) /* the input of down is silu(gate) * up, now in gate */
+            lora_add(s->xb2, s->gate, m, l, LM_LORA_DOWN, ls, N, F, C, s);
         lm_add(s->x, s->xb2, (int64_t)N * C);
     }
 

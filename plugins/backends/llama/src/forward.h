@@ -18,12 +18,22 @@
  * comparing every position with llama.cpp), or none (a prompt chunk that
  * is not the last).
  *
+ * LoRA: when the model has an adapter attached (model.h: lora,
+ * lora_scale), each of the seven projections of a layer that the adapter
+ * has a pair for adds s * (x . A^T) . B^T to its output, before anything
+ * else uses it (RoPE for q and k, SwiGLU for gate and up, the residual
+ * for o and down), with s = lm_adapter_scale(lora) * lora_scale: what
+ * llama.cpp computes at run time, never merged into the weights.  The
+ * (N,r) intermediate lives in the state.  Without an adapter nothing of
+ * this runs.
+ *
  * Reference mode (the state's scratch in reference mode, set by
  * FTSB_LM_REFERENCE=1 or lm_scratch_set_reference): every product,
  * attention, RMSNorm, RoPE and SwiGLU runs its naive reference.
  *
  * Letters: N rows of the batch, S segments, R rows of logits, C width,
- * H/G query/kv heads, D head dim, F FFN width, V vocabulary (model.h).
+ * H/G query/kv heads, D head dim, F FFN width, V vocabulary (model.h),
+ * r the LoRA rank (matmul.h's R, lower-case here because R is taken).
  * Thread contract: a state is used by one thread at a time; the model is
  * shared read-only.  The only threads are OpenBLAS's (and the scratch's
  * lent parallel-for, see matmul.h).
@@ -69,6 +79,10 @@ struct lm_state {
     float *up;     /* (N,F) */
     float *logits; /* (R,V) logits of the rows asked for, segment order */
     int32_t *pos;  /* (N) position of each row */
+    float *lora_xa;  /* (N,r) x . A^T of the LoRA pair being applied
+                        (r = the adapter's rank); its own buffer because
+                        the scratch's work buffer belongs to attention */
+    size_t lora_cap; /* floats lora_xa holds */
     int32_t n_logits; /* R of the last call */
     struct lm_scratch ws; /* matmul tiles, attention work, reference flag */
 };
@@ -90,9 +104,10 @@ void lm_state_free(struct lm_state *s);
  * written to its cache (kv->len advances by n) and s->logits receives
  * s->n_logits rows, segment after segment, as each segment's mode asks.
  * pool gives the cache layout.  Errors: FTSB_E_INVALID (a token id outside
- * the vocabulary, a segment past its cache's capacity, no rows),
- * FTSB_E_NOMEM.  On error the caches may hold partial rows of this call
- * but their lengths are unchanged.
+ * the vocabulary, a segment past its cache's capacity, no rows, an
+ * attached adapter that does not fit the model), FTSB_E_NOMEM.  On error
+ * the caches may hold partial rows of this call but their lengths are
+ * unchanged.
  */
 ftsb_status lm_forward(const struct lm_model *m, struct lm_state *s,
                        const struct lm_kv_pool *pool, const struct lm_seg *segs,

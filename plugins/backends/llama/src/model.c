@@ -444,6 +444,8 @@ ftsb_status lm_model_from_gguf(struct gguf_file *f,
     if (!m)
         return lm_fail(err, FTSB_E_NOMEM, "out of memory");
     m->file = f;
+    m->lora_scale = 1.0f; /* an adapter attached later applies at full
+                             strength unless its owner says otherwise */
     if ((st = read_config(f, opts, &m->cfg, err)) ||
         (st = bind_weights(m, err))) {
         m->file = NULL; /* still the caller's */
@@ -473,6 +475,7 @@ void lm_model_free(struct lm_model *m)
         return;
     free(m->w.layers);
     free(m->w.norms);
+    free(m->f32);
     gguf_close(m->file);
     free(m);
 }

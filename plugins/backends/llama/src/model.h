@@ -21,8 +21,16 @@
  *   V vocabulary, T positions (context).
  * A weight (O,I) has O rows of I values (GGUF ne = [I, O]); see matmul.h.
  *
- * Thread contract: a loaded model is immutable; any number of threads may
- * run forward passes on it at once, each with its own state.
+ * An optional LoRA adapter (adapter.h) can be attached: the owner of the
+ * model sets lora and lora_scale after loading and before the first
+ * forward pass, and every projection then adds its adapter pair's
+ * product (forward.h).  The model neither owns nor frees the adapter.
+ *
+ * Thread contract: a loaded model is immutable once its adapter (if any)
+ * is attached; any number of threads may run forward passes on it at
+ * once, each with its own state.  Attaching, detaching or changing an
+ * adapter or its scale while a forward pass runs is a data race: do it
+ * between passes, from the thread that owns the model.
  */
 #ifndef LM_MODEL_H
 #define LM_MODEL_H
@@ -33,6 +41,8 @@
 #include "gguf.h"
 #include "lm_err.h"
 #include "matmul.h"
+
+struct lm_adapter; /* adapter.h */
 
 /* Hyper-parameters (the blueprint). */
 struct lm_config {
@@ -81,6 +91,17 @@ struct lm_model {
     uint64_t weight_bytes;    /* bytes of matrices one decoded token reads
                                  (every projection + the output matrix) */
     uint64_t n_params;        /* parameters, embeddings included */
+    float *f32;               /* owned F32 weight block the views point into
+                                 after lm_model_to_f32 (model_f32.h), or NULL */
+    int64_t n_f32;            /* floats in it */
+    /* LoRA adapter applied by every forward pass, NULL = none (the
+     * default).  Not owned: it must outlive every pass that uses it.  It
+     * must fit this model (lm_adapter_check against the base described by
+     * lm_adapter_base_from_gguf(file)); lm_forward refuses one that does
+     * not.  Each adapted projection adds s * B (A x) with
+     * s = lm_adapter_scale(lora) * lora_scale. */
+    const struct lm_adapter *lora;
+    float lora_scale;         /* the user's scale; 1 after loading */
 };
 
 struct lm_model_opts {
