@@ -34,27 +34,13 @@
 #include "generate.h"
 #include "model.h"
 #include "tokenizer.h"
+#include "llama.h"
 
-#define LLAMA_VERSION "1.0.0"
 #define KNOWN_TEMPLATES "llama-2, chatml, llama-3, plain, raw"
 #define DEFAULT_KV_MB 2048
 
-static const ftsb_host *host;
-
-struct llama {
-    char *path;
-    struct lm_model *model;
-    struct tok_vocab *vocab;
-    struct lm_state st;
-    enum tmpl_id tmpl;     /* TMPL_NONE: raw */
-    bool add_bos;          /* raw only */
-    int32_t batch;
-    int64_t kv_budget;     /* positions */
-    uint64_t hash;         /* of the model file's bytes */
-    struct lm_adapter *adapter; /* owned, attached to model; NULL = none */
-    float lora_scale;      /* the user's multiplier of the adapter */
-    uint64_t adapter_hash; /* names the adapter's content (its files) */
-};
+const ftsb_host *llama_host;
+#define host llama_host
 
 static const ftsb_config_key keys[] = {
     {"model", FTSB_CFG_STRING, 1, NULL,
@@ -95,12 +81,12 @@ static char *dup_str(const char *s)
     return p;
 }
 
-static const char *template_name(const struct llama *b)
+const char *llama_template_name(const struct llama *b)
 {
     return b->tmpl == TMPL_NONE ? "raw" : tmpl_name(b->tmpl);
 }
 
-static ftsb_status fail_lm(ftsb_ctx *ctx, const struct lm_err *e)
+ftsb_status llama_fail_lm(ftsb_ctx *ctx, const struct lm_err *e)
 {
     return host->fail(ctx, e->code ? e->code : FTSB_E_INTERNAL, "%s", e->msg);
 }
@@ -119,7 +105,7 @@ static ftsb_status file_hash_cached(ftsb_ctx *ctx, const char *path,
 
     if (lm_file_id_of(path, &id, &e)) {
         host->buf_free(buf);
-        return fail_lm(ctx, &e);
+        return llama_fail_lm(ctx, &e);
     }
     snprintf(key, sizeof key, "%s|%" PRIu64 "|%" PRId64 "|%" PRIu64 "|%" PRIu64,
              path, id.size, id.mtime_ns, id.inode, id.device);
@@ -140,7 +126,7 @@ static ftsb_status file_hash_cached(ftsb_ctx *ctx, const char *path,
         host->log(ctx, FTSB_LOG_INFO, "hashing '%s' (%" PRIu64 " MiB) for "
                   "the fingerprint; done once per file", path, id.size >> 20);
     if (lm_file_hash(path, out, &e))
-        return fail_lm(ctx, &e);
+        return llama_fail_lm(ctx, &e);
     snprintf(val, sizeof val, "%016" PRIx64, *out);
     host->cache_put(ctx, ns, key, val, 16); /* a cache miss next time at worst */
     return FTSB_OK;
@@ -184,9 +170,9 @@ static ftsb_status pick_template(ftsb_ctx *ctx, struct llama *b,
  * ad.  Loading (the lora option) and fine-tuning both come through here,
  * so an instance serves an adapter the same way wherever it came from.
  */
-static ftsb_status attach_adapter(struct llama *b, struct lm_adapter *ad,
-                                  float scale, uint64_t ad_hash,
-                                  struct lm_err *e)
+ftsb_status llama_attach_adapter(struct llama *b, struct lm_adapter *ad,
+                                 float scale, uint64_t ad_hash,
+                                 struct lm_err *e)
 {
     struct lm_adapter_base base;
     ftsb_status st;
@@ -249,7 +235,7 @@ static ftsb_status load_adapter(ftsb_ctx *ctx, struct llama *b,
                           "PEFT's adapter_config.json and "
                           "adapter_model.safetensors)", path, strerror(errno));
     if (lm_adapter_base_from_gguf(b->model->file, &base, &e))
-        return fail_lm(ctx, &e);
+        return llama_fail_lm(ctx, &e);
     if (S_ISDIR(sb.st_mode)) {
         static const char *const files[2] = {"adapter_config.json",
                                              "adapter_model.safetensors"};
@@ -288,7 +274,7 @@ static ftsb_status load_adapter(ftsb_ctx *ctx, struct llama *b,
             return st;
         }
     }
-    if (attach_adapter(b, ad, scale, h, &e)) {
+    if (llama_attach_adapter(b, ad, scale, h, &e)) {
         lm_adapter_free(ad);
         return fail_adapter(ctx, b, path, &e);
     }
@@ -297,7 +283,7 @@ static ftsb_status load_adapter(ftsb_ctx *ctx, struct llama *b,
 
 /* ---- create / destroy ------------------------------------------------------- */
 
-static void llama_destroy(void *self)
+void llama_destroy(void *self)
 {
     struct llama *b = self;
 
@@ -363,7 +349,7 @@ static ftsb_status llama_create(ftsb_ctx *ctx, const ftsb_config *cfg,
     mo.ctx = (int32_t)context;
     if (lm_model_load(b->path, &mo, &b->model, &e) ||
         tok_load(b->model->file, &b->vocab, &e)) {
-        st = fail_lm(ctx, &e);
+        st = llama_fail_lm(ctx, &e);
         goto fail;
     }
     if (tok_n_vocab(b->vocab) != b->model->cfg.vocab) {
@@ -409,7 +395,7 @@ static ftsb_status llama_create(ftsb_ctx *ctx, const ftsb_config *cfg,
                   "%s, KV budget %" PRId64 " tokens", b->path,
                   (int)c->n_layers, (int)c->dim, (int)c->n_heads,
                   (int)c->n_kv_heads, (int)c->vocab, lm_type_name(c->wtype),
-                  (int)c->ctx, template_name(b), b->kv_budget);
+                  (int)c->ctx, llama_template_name(b), b->kv_budget);
         if (b->adapter)
             host->log(ctx, FTSB_LOG_DEBUG, "LoRA adapter '%s': rank %"
                       PRId64 ", alpha %g, scale %g (s = %g)", lora,
@@ -432,13 +418,15 @@ static ftsb_status llama_fingerprint(void *self, ftsb_ctx *ctx, ftsb_buf *out)
 
     (void)ctx;
     st = host->buf_printf(out, "llama:%016" PRIx64 ":%s%s:ctx%d", b->hash,
-                          template_name(b),
+                          llama_template_name(b),
                           b->tmpl == TMPL_NONE ? (b->add_bos ? "+bos" : "")
                                                : "",
                           (int)b->model->cfg.ctx);
     /* without an adapter the fingerprint is what it always was, so
      * answers cached before adapters existed stay valid; %.9g gives a
      * float's exact value back */
+    if (!st && b->tuned_full)
+        st = host->buf_printf(out, ":ft");
     if (!st && b->adapter)
         st = host->buf_printf(out, ":lora%016" PRIx64 "*%.9g",
                               b->adapter_hash, (double)b->lora_scale);
@@ -543,7 +531,7 @@ static ftsb_status llama_generate(void *self, ftsb_ctx *ctx,
             /* a failed rendering is this chat's error (no tokens: the
              * scheduler reports it without running anything) */
             snprintf(why[i], sizeof why[i], "cannot render the chat with "
-                     "template %s: %s", template_name(b), re.msg);
+                     "template %s: %s", llama_template_name(b), re.msg);
             n_ids = 0;
         }
         r->prompt = ids[i];
@@ -594,7 +582,7 @@ static ftsb_status llama_generate(void *self, ftsb_ctx *ctx,
     if (st == FTSB_E_CANCELLED)
         st = host->fail(ctx, st, "generation cancelled");
     else if (st)
-        st = fail_lm(ctx, &e);
+        st = llama_fail_lm(ctx, &e);
 out:
     for (uint32_t i = 0; rs && ids && i < n; i++) {
         lm_gen_result_free(&rs[i]);
@@ -611,7 +599,7 @@ out:
 
 static const ftsb_backend_iface iface = {
     sizeof iface, llama_create, llama_destroy, llama_fingerprint,
-    llama_generate, NULL,
+    llama_generate, llama_extension,
 };
 
 static const ftsb_plugin_desc desc = {
@@ -623,4 +611,4 @@ static const ftsb_plugin_desc desc = {
 };
 
 static const ftsb_plugin_desc *const plugins[] = {&desc};
-FTSB_DEFINE_PLUGINS(host, plugins)
+FTSB_DEFINE_PLUGINS(llama_host, plugins)

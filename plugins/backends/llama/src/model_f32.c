@@ -9,7 +9,9 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "adapter.h"
 #include "fp16.h"
+#include "matmul.h"
 
 /* Walks the layout; with p == NULL only counts.  Returns the floats used,
  * or -1 on overflow. */
@@ -171,5 +173,43 @@ ftsb_status lm_model_to_f32(struct lm_model *m, struct lm_err *err)
     m->f32 = mem;
     m->n_f32 = n;
     lm_fparams_free(&p);
+    return FTSB_OK;
+}
+
+ftsb_status lm_model_merge_lora(struct lm_model *m,
+                                const struct lm_adapter *ad, float scale,
+                                struct lm_err *err)
+{
+    const float s = lm_adapter_scale(ad) * scale;
+
+    if (!m->f32)
+        return lm_fail(err, FTSB_E_INVALID, "merging a LoRA adapter needs "
+                       "the model's F32 weights (lm_model_to_f32)");
+    if (ad->n_layer > m->cfg.n_layers)
+        return lm_fail(err, FTSB_E_INVALID, "the adapter has %lld layers, "
+                       "the model %d", (long long)ad->n_layer,
+                       (int)m->cfg.n_layers);
+    for (int64_t l = 0; l < ad->n_layer; l++) {
+        struct lm_layer *ly = &m->w.layers[l];
+        struct lm_tensor *w[LM_LORA_N_TARGETS] = {
+            &ly->wq, &ly->wk, &ly->wv, &ly->wo,
+            &ly->w_gate, &ly->w_up, &ly->w_down,
+        };
+        for (int t = 0; t < LM_LORA_N_TARGETS; t++) {
+            const struct lm_lora_pair *p = lm_adapter_pair(ad, l, t);
+            if (!p->a)
+                continue;
+            if (p->n_out != w[t]->rows || p->n_in != w[t]->cols ||
+                w[t]->type != LM_F32)
+                return lm_fail(err, FTSB_E_INVALID, "the adapter's "
+                               "blk.%lld.%s pair does not fit the model",
+                               (long long)l, lm_lora_target_gguf(t));
+            /* W (O,I) += s . B (O,R) . A (R,I); the views point into the
+             * block this model owns, so writing through them is ours */
+            lm_gemm((float *)(uintptr_t)w[t]->data, (int)p->n_in, p->b,
+                    (int)ad->rank, 0, p->a, (int)p->n_in, 0, (int)p->n_out,
+                    (int)p->n_in, (int)ad->rank, s, 1.0f, NULL);
+        }
+    }
     return FTSB_OK;
 }

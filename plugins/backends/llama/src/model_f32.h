@@ -52,4 +52,17 @@ void lm_fparams_free(struct lm_fparams *p);
  */
 ftsb_status lm_model_to_f32(struct lm_model *m, struct lm_err *err);
 
+struct lm_adapter; /* adapter.h */
+
+/*
+ * Merges an adapter into the F32 weights (after lm_model_to_f32):
+ * W += s * B A for every pair, s = lm_adapter_scale(ad) * scale, so the
+ * model computes without the adapter what it computed with it.  The
+ * adapter must fit the model (lm_adapter_check).  FTSB_E_INVALID when
+ * the model is not converted or a pair does not fit.
+ */
+ftsb_status lm_model_merge_lora(struct lm_model *m,
+                                const struct lm_adapter *ad, float scale,
+                                struct lm_err *err);
+
 #endif /* LM_MODEL_F32_H */

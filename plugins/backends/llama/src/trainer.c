@@ -43,6 +43,7 @@ void lm_train_opts_default(struct lm_train_opts *o)
     o->beta2 = 0.999f;
     o->eps = 1e-8f;
     o->seed = 42;
+    o->shuffle = 1;
 }
 
 void lm_train_result_free(struct lm_train_result *r)
@@ -567,7 +568,9 @@ ftsb_status lm_train_run(struct lm_model *model, const struct lm_train_set *set,
         int64_t epoch = step / r.spe;
         double loss = 0, gnorm = 0, lr = 0;
         if (epoch != perm_epoch) {
-            lm_train_order(o->seed, epoch, set->n, r.perm);
+            /* seed 0 is lm_train_order's "no shuffle"; keep a seed of 0
+             * meaning the same when shuffling is asked for */
+            lm_train_order(o->shuffle ? o->seed : 0, epoch, set->n, r.perm);
             perm_epoch = epoch;
         }
         if ((st = train_step(&r, step, &loss, &gnorm, &lr, &tokens, err)))

@@ -55,7 +55,8 @@ struct lm_train_opts {
     struct lm_lr_schedule lr;
     float beta1, beta2, eps, weight_decay;
     float clip;              /* max global gradient norm; 0 = no clipping */
-    uint64_t seed;           /* shuffle (0 = dataset order), dropout, init */
+    uint64_t seed;           /* shuffle, dropout, LoRA initialisation */
+    int shuffle;             /* 0: every epoch in dataset order */
     /* checkpoints: path (NULL = none), every how many steps (0 = only at
      * the end of each epoch); config_hash/config_text identify the run */
     const char *ckpt_path;
