@@ -16,6 +16,7 @@
 #include "../net/net_host.h"
 #include "../store/store.h"
 #include "../util/log.h"
+#include "../util/pool.h"
 #include "config.h"
 #include "host.h"
 #include "instance.h"
@@ -390,6 +391,8 @@ static const ftsb_host host_table = {
     .call_begin = hnet_call_begin,
     .call_end = hnet_call_end,
     .series_put = h_series_put,
+    .parallel_for = pool_for,
+    .thread_count = pool_threads,
 };
 
 const ftsb_host *host_get(void)

@@ -55,6 +55,13 @@ void blas_set_threads(int threads)
         openblas_set_num_threads(threads);
 }
 
+int blas_threads(void)
+{
+    int n = openblas_get_num_threads();
+
+    return n > 0 ? n : 1;
+}
+
 const char *blas_core_name(void)
 {
     const char *name = openblas_get_corename();

@@ -21,6 +21,9 @@ void blas_ensure_fast_kernels(char **argv);
 /* Sets the BLAS thread count once (threads <= 0: leave the default). */
 void blas_set_threads(int threads);
 
+/* The BLAS thread count in use (>= 1). */
+int blas_threads(void);
+
 /* The kernel family OpenBLAS runs, e.g. "SkylakeX" (for provenance). */
 const char *blas_core_name(void);
 

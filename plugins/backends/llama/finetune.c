@@ -263,6 +263,7 @@ static ftsb_status clone_instance(ftsb_ctx *ctx, const struct llama *b,
         return host->fail(ctx, FTSB_E_NOMEM, "out of memory");
     }
     lm_state_init(&n->st);
+    llama_lend_threads(&n->st.ws);
     if ((st = lm_model_load(b->path, &mo, &n->model, &e)) ||
         (st = tok_load(n->model->file, &n->vocab, &e)))
         goto fail;
@@ -501,6 +502,7 @@ static ftsb_status llama_finetune(void *self, ftsb_ctx *ctx,
 
     struct ft_cb cb = {ctx, 1};
     o.t.config_hash = run_hash(b, options, &set);
+    o.t.par = llama_host_parallel();
     o.t.progress = on_progress;
     o.t.log = on_log;
     o.t.cancelled = on_cancelled;

@@ -54,6 +54,13 @@ ftsb_status llama_attach_adapter(struct llama *b, struct lm_adapter *ad,
                                  float scale, uint64_t ad_hash,
                                  struct lm_err *e);
 
+/* The host's thread pool (ABI 1.2) as the engine's parallel-for; zeroed
+ * (run inline) when the host has none or only one thread. */
+struct lm_parallel llama_host_parallel(void);
+
+/* Lends it to a scratch. */
+void llama_lend_threads(struct lm_scratch *ws);
+
 /* The fine-tuning extension (finetune.c), for get_extension. */
 const void *llama_extension(void *self, const char *id);
 

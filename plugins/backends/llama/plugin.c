@@ -281,6 +281,33 @@ static ftsb_status load_adapter(ftsb_ctx *ctx, struct llama *b,
     return FTSB_OK;
 }
 
+/* ---- threads ------------------------------------------------------------------ */
+
+static void host_parallel(void *pool, int n_tasks, lm_task_fn fn, void *arg)
+{
+    (void)pool;
+    host->parallel_for(n_tasks, fn, arg);
+}
+
+struct lm_parallel llama_host_parallel(void)
+{
+    struct lm_parallel p = {0};
+
+    if (FTSB_HOST_HAS(host, parallel_for) &&
+        FTSB_HOST_HAS(host, thread_count) && host->thread_count() > 1) {
+        p.run = host_parallel;
+        p.n_tasks = host->thread_count();
+    }
+    return p;
+}
+
+void llama_lend_threads(struct lm_scratch *ws)
+{
+    struct lm_parallel p = llama_host_parallel();
+
+    lm_scratch_set_parallel(ws, p.run ? &p : NULL);
+}
+
 /* ---- create / destroy ------------------------------------------------------- */
 
 void llama_destroy(void *self)
@@ -316,6 +343,7 @@ static ftsb_status llama_create(ftsb_ctx *ctx, const ftsb_config *cfg,
         return host->fail(ctx, FTSB_E_NOMEM, "out of memory");
     }
     lm_state_init(&b->st);
+    llama_lend_threads(&b->st.ws);
     host->cfg_int(cfg, "context", &context);
     host->cfg_int(cfg, "batch", &batch);
     host->cfg_int(cfg, "kv_budget_mb", &kv_mb);

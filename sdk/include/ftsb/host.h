@@ -253,6 +253,21 @@ struct ftsb_host {
     ftsb_status (*series_put)(ftsb_ctx *ctx, const char *series,
                               int64_t step, double value);
 
+    /* --- threads (ABI 1.2) --------------------------------------------- */
+
+    /* The host's thread pool, for plugins that split work (DESIGN: a
+     * plugin never starts threads of its own).  parallel_for calls
+     * fn(arg, i) once for each i in [0, n_tasks), on up to thread_count()
+     * threads (the caller's among them), and returns when all calls have
+     * returned.  Its threads are the user's --threads, the same cores as
+     * BLAS: call it between BLAS calls, not around them.  A call made
+     * while the pool is busy (from a task, or another thread) runs inline.
+     * Tasks must not call host functions other than [thread-safe] ones.
+     * [thread-safe] */
+    void (*parallel_for)(int32_t n_tasks,
+                         void (*fn)(void *arg, int32_t task), void *arg);
+    int32_t (*thread_count)(void);
+
     /* New members are added here, at the end, with an ABI minor bump. */
 };
 

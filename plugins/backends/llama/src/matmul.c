@@ -138,15 +138,44 @@ static int tile_rows(struct lm_scratch *ws, int in, int out)
     return (int)rows;
 }
 
-/* Converts rows [r0, r0+nr) of w into ws->tile, (nr, I). */
-static void convert_tile(float *tile, const struct lm_tensor *w, int r0,
-                         int nr, int in)
-{
-    int64_t rb = lm_type_row_bytes(w->type, in);
-    const char *src = (const char *)w->data + (int64_t)r0 * rb;
+/* One part of a tile conversion: rows [nr*part/parts, nr*(part+1)/parts)
+ * of the tile. */
+struct tile_job {
+    float *tile;                /* (nr,I) */
+    const char *src;            /* row r0 of the weight */
+    int64_t rb;                 /* bytes per weight row */
+    int32_t type;
+    int nr, in, parts;
+};
 
-    /* rows are contiguous, so one call converts the whole tile */
-    lm_to_f32_row(tile, w->type, src, (int64_t)nr * in);
+static void tile_part(void *arg, int part)
+{
+    const struct tile_job *j = arg;
+    int a = (int)((int64_t)j->nr * part / j->parts);
+    int b = (int)((int64_t)j->nr * (part + 1) / j->parts);
+
+    /* rows are contiguous, so one call converts a run of them */
+    if (b > a)
+        lm_to_f32_row(j->tile + (int64_t)a * j->in, j->type,
+                      j->src + (int64_t)a * j->rb, (int64_t)(b - a) * j->in);
+}
+
+/* Converts rows [r0, r0+nr) of w into ws->tile, (nr, I), split over the
+ * host's threads when it lends them: one core converts F16 at a fraction
+ * of the rate sgemm consumes it (benchmarks/perf/README.md). */
+static void convert_tile(struct lm_scratch *ws, const struct lm_tensor *w,
+                         int r0, int nr, int in)
+{
+    struct tile_job j = {ws->tile, NULL, lm_type_row_bytes(w->type, in),
+                         w->type, nr, in, 1};
+
+    j.src = (const char *)w->data + (int64_t)r0 * j.rb;
+    if (ws->par.run && ws->par.n_tasks > 1 && (int64_t)nr * in >= 65536) {
+        j.parts = ws->par.n_tasks;
+        ws->par.run(ws->par.pool, j.parts, tile_part, &j);
+    } else {
+        tile_part(&j, 0);
+    }
 }
 
 /* ---- forward ------------------------------------------------------------- */
@@ -217,7 +246,7 @@ ftsb_status lm_matmul(float *y, const float *x, const struct lm_tensor *w,
         return ws->err.code;
     for (int r0 = 0; r0 < out; r0 += tr) {
         int nr = out - r0 < tr ? out - r0 : tr;
-        convert_tile(ws->tile, w, r0, nr, in); /* (nr,I) */
+        convert_tile(ws, w, r0, nr, in); /* (nr,I) */
         /* Y[:, r0:r0+nr] (N,nr) with row stride O */
         cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, n, nr, in, 1.0f,
                     x, in, ws->tile, in, 0.0f, y + r0, out);
@@ -289,7 +318,7 @@ ftsb_status lm_matmul_dx(float *dx, const float *dy, const struct lm_tensor *w,
         return ws->err.code;
     for (int r0 = 0; r0 < out; r0 += tr) {
         int nr = out - r0 < tr ? out - r0 : tr;
-        convert_tile(ws->tile, w, r0, nr, in); /* (nr,I) */
+        convert_tile(ws, w, r0, nr, in); /* (nr,I) */
         /* dX (N,I) += dY[:, r0:r0+nr] (N,nr; row stride O) . tile */
         if (n == 1)
             cblas_sgemv(CblasRowMajor, CblasTrans, nr, in, 1.0f, ws->tile, in,

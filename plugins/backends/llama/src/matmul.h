@@ -26,8 +26,8 @@
  * Threads: the BLAS thread count is set once by the core
  * (openblas_set_num_threads); nothing here changes it, and nothing here
  * starts threads.  The BLAS paths use OpenBLAS's threads; the conversion
- * of tiles runs on the calling thread, and so do the fused decode dots
- * unless the host lends a parallel-for (struct lm_parallel).  Every
+ * of tiles and the fused decode dots run on the calling thread unless the
+ * host lends a parallel-for (struct lm_parallel).  Every
  * function is reentrant; a struct lm_scratch is used by one thread at a
  * time ([instance]: one per model instance or per thread that runs
  * products).  Results of the BLAS paths depend on the BLAS thread count
@@ -73,7 +73,8 @@ struct lm_tensor {
  * n_tasks, fn, arg) calls fn(arg, i) once for each i in [0, n_tasks), on
  * any threads, and returns when all calls have returned.  The engine uses
  * it only where no BLAS call is in flight (the decode dots of narrow
- * weights, which one core cannot feed from DRAM), so OpenBLAS's pool and
+ * weights, which one core cannot feed from DRAM, and the conversion of
+ * narrow weights into tiles before each sgemm), so OpenBLAS's pool and
  * the host's are never busy at once; the host's workers should wait
  * passively (condition variable), not spin.  Zeroed = run inline. */
 typedef void (*lm_task_fn)(void *arg, int task);

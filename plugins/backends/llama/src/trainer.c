@@ -535,6 +535,8 @@ ftsb_status lm_train_run(struct lm_model *model, const struct lm_train_set *set,
     if ((st = lm_lr_check(&o->lr, r.spe, r.total, err)))
         return st;
     lm_acts_init(&r.acts);
+    if (o->par.run)
+        lm_scratch_set_parallel(&r.acts.ws, &o->par);
     r.perm = malloc((size_t)set->n * sizeof *r.perm);
     r.len = malloc((size_t)r.batch * sizeof *r.len);
     r.loss = calloc((size_t)r.total, sizeof *r.loss);

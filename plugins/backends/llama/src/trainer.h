@@ -63,6 +63,9 @@ struct lm_train_opts {
     int32_t ckpt_every;
     uint64_t config_hash;
     const char *config_text;
+    /* the host's parallel-for for the products' scratch (matmul.h);
+     * zeroed = the calling thread only */
+    struct lm_parallel par;
     /* callbacks (each may be NULL) */
     void (*progress)(void *ud, const struct lm_train_progress *p);
     void (*log)(void *ud, const char *msg);
