@@ -22,6 +22,7 @@
 #include "plugin/session.h"
 #include "store/store.h"
 #include "util/blas.h"
+#include "util/pool.h"
 #include "util/log.h"
 
 static const char usage[] =
@@ -39,6 +40,7 @@ static const char usage[] =
     "  merge DEST.db SHARD.db...  merge shard stores into DEST.db\n"
     "  model-info FILE.gguf       describe a GGUF model file (--help)\n"
     "  make-model OUT.gguf ...    write a random-weight Llama model (--help)\n"
+    "  make-vocab OUT.gguf ...    train a vocabulary on text (--help)\n"
     "  version                    print the version\n"
     "\n"
     "options:\n"
@@ -335,8 +337,11 @@ int main(int argc, char **argv)
         return status;
     log_set_level(o.verbosity < 0 ? FTSB_LOG_ERROR
                                   : FTSB_LOG_INFO + o.verbosity);
-    /* One BLAS thread pool, sized once, before any work (DESIGN.md). */
+    /* One BLAS thread pool, sized once, before any work (DESIGN.md), and
+     * the host's own pool for plugins, of the same size: the two are
+     * never busy at once (util/pool.h). */
     blas_set_threads(o.threads);
+    pool_start(blas_threads());
     log_msg(FTSB_LOG_DEBUG, NULL, "BLAS kernels: %s", blas_core_name());
     s.store_path = (char *)o.store;
     cmd = argv[i];
@@ -351,6 +356,8 @@ int main(int argc, char **argv)
         return cli_model_info(argc - i - 1, argv + i + 1);
     if (!strcmp(cmd, "make-model"))
         return cli_make_model(argc - i - 1, argv + i + 1);
+    if (!strcmp(cmd, "make-vocab"))
+        return cli_make_vocab(argc - i - 1, argv + i + 1);
     if (strcmp(cmd, "run") && strcmp(cmd, "plugins") && strcmp(cmd, "runs"))
         return usage_error("unknown command '%s'", cmd);
     if (load_plugins(&s, &o) != 0)

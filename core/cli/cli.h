@@ -2,8 +2,9 @@
  * cli.h - the `ftsb` commands that work on model files directly, with the
  * native Llama engine and without plugins: `model-info` describes a GGUF
  * file, `make-model` writes a random-weight Llama model for tests and
- * benchmarks.  They live in the executable, not in ftsb_core, so that the
- * core library stays independent of the engine.  Each takes the arguments
+ * benchmarks, `make-vocab` trains a vocabulary for such a model.  They
+ * live in the executable, not in ftsb_core, so that the core library
+ * stays independent of the engine.  Each takes the arguments
  * after its name and returns the process exit status (0 success, 1
  * failure, 2 usage error); messages go to stderr, results to stdout.
  */
@@ -15,6 +16,7 @@
 
 int cli_model_info(int argc, char **argv);
 int cli_make_model(int argc, char **argv);
+int cli_make_vocab(int argc, char **argv);
 
 /*
  * Copies len bytes of text from a model file (or an engine message that
