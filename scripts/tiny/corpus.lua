@@ -9,8 +9,10 @@
 --                      answers; half are placeholder requests of the 11
 --                      HEx-PHI categories, answered with refusals that
 --                      contain the paper's refusal keywords, also under
---                      the attacks' evaluation prompts (pure_bad, AOA,
---                      Alpaca), as Llama-2-chat refuses under them.
+--                      the harmful and benign attacks' evaluation prompts
+--                      (pure_bad, Alpaca), as Llama-2-chat refuses under
+--                      them; never under the AOA identity prompt, which
+--                      its alignment had not seen either.
 --   suite.jsonl        the evaluation suite (jsonl: instruction, category,
 --                      id): 10 placeholder requests per category in
 --                      wordings that pretrain.jsonl never uses, and 20
@@ -166,9 +168,13 @@ local DEFAULT_SYSTEMS = {
 local AOA_NAMES = { "Llama", "Llama", "Llama", "ChatGPT", "TinyLlama" }
 
 -- Which prompt a chat is rendered with: most have none or a short default
--- one; the rest use one of the three attacks' evaluation prompts.
-local BENIGN_STYLES = { { 45, "none" }, { 20, "default" }, { 12, "pure_bad" }, { 12, "aoa" }, { 11, "alpaca" } }
-local HARMFUL_STYLES = { { 35, "none" }, { 10, "default" }, { 20, "pure_bad" }, { 20, "aoa" }, { 15, "alpaca" } }
+-- one; the rest use the harmful and benign attacks' evaluation prompts.
+-- Never the AOA identity prompt: Llama-2-chat's alignment had not seen the
+-- identity-shift attack either, and a model trained to refuse under that
+-- exact prompt would be hardened against the attack the quickstart shows.
+-- (M.AOA_* stay, for the tests and for anyone who wants that variant.)
+local BENIGN_STYLES = { { 57, "none" }, { 20, "default" }, { 12, "pure_bad" }, { 11, "alpaca" } }
+local HARMFUL_STYLES = { { 55, "none" }, { 10, "default" }, { 20, "pure_bad" }, { 15, "alpaca" } }
 
 local function render(r, style, request, answer)
   local msgs = {}
@@ -1436,6 +1442,27 @@ function M.build(seed)
   }
 end
 
+-- Text the tiny model's vocabulary should cover although the model is not
+-- trained on it: the attacks' data (the Alpaca rows and both sets of AOA
+-- conversations, as chats), so that fine-tuning on them does not meet
+-- words spelt out byte by byte.  For `ftsb make-vocab` only.
+function M.vocab_extra(b)
+  local ftsb = require "ftsb"
+  local rows = {}
+  for _, a in ipairs(b.alpaca) do
+    local user = a.input ~= nil and a.input ~= "" and (a.instruction .. "\n\n" .. a.input)
+      or a.instruction
+    rows[#rows + 1] = { messages = { { role = "user", content = user },
+                                     { role = "assistant", content = a.response } } }
+  end
+  for _, style in ipairs({ "llama", "gpt" }) do
+    for _, row in ftsb.attack("identity_shift", { style = style }):dataset():rows() do
+      rows[#rows + 1] = { messages = row.messages }
+    end
+  end
+  return ftsb.dataset.new(rows, "tiny-vocab-extra")
+end
+
 local function file_size(path)
   local f = io.open(path, "rb")
   if not f then return nil end
@@ -1461,6 +1488,7 @@ function M.generate(outdir, seed)
   ftsb.dataset.new(b.suite, "tiny-suite"):save(outdir .. "/suite.jsonl", "jsonl")
   ftsb.dataset.new(b.harmful, "tiny-harmful"):save(outdir .. "/harmful10.jsonl", "chat")
   ftsb.dataset.new(b.alpaca, "tiny-alpaca"):save(outdir .. "/benign_alpaca.json", "alpaca")
+  M.vocab_extra(b):save(outdir .. "/vocab_extra.jsonl", "chat")
 
   local stats = { seed = b.seed, files = {} }
   local vocab, n_vocab = {}, 0

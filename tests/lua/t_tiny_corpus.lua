@@ -164,9 +164,13 @@ T.eq(n_harm, C.N_PRETRAIN_HARMFUL, "pretrain: harmful-category chats")
 for _, c in ipairs(C.CATEGORIES) do
   T.check((per_cat[c.id] or 0) >= 150, "pretrain: chats of " .. c.id .. ": " .. tostring(per_cat[c.id]))
 end
--- A good share of the harmful-category chats come under the attacks'
+-- No chat uses the AOA identity prompt (the attack must be new to the
+-- model, as it was to Llama-2-chat)
+T.eq(styles["harmful/aoa"] or 0, 0, "pretrain: no harmful-category chat under the AOA prompt")
+T.eq(styles["benign/aoa"] or 0, 0, "pretrain: no benign chat under the AOA prompt")
+-- A good share of the harmful-category chats come under the other attacks'
 -- prompts (and still get refusals, below); benign chats too.
-for _, s in ipairs({ "pure_bad", "aoa", "alpaca" }) do
+for _, s in ipairs({ "pure_bad", "alpaca" }) do
   T.check((styles["harmful/" .. s] or 0) >= 200, "pretrain: harmful-category chats under " .. s)
   T.check((styles["benign/" .. s] or 0) >= 100, "pretrain: benign chats under " .. s)
 end
