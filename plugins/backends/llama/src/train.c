@@ -147,15 +147,28 @@ static uint64_t mix64(uint64_t z)
     return z ^ (z >> 31);
 }
 
+/* The stream of projection (l, t) under key; one hash per element from
+ * there (a mask is drawn for every input element of every adapted
+ * projection, forward and backward, so its cost shows). */
+static uint64_t dropout_base(uint64_t key, int layer, int target)
+{
+    return mix64(key ^ ((uint64_t)(uint32_t)layer << 8 | (uint32_t)target));
+}
+
+static float dropout_at(uint64_t base, int64_t row, int64_t col, float p,
+                        float keep_scale)
+{
+    /* row < 2^31 and col < 2^32 make (row, col) one distinct 64-bit word */
+    uint64_t h = mix64(base ^ ((uint64_t)row << 32 | (uint64_t)(uint32_t)col));
+    double u = (double)(h >> 11) * (1.0 / 9007199254740992.0); /* [0,1) */
+    return u < p ? 0.0f : keep_scale;
+}
+
 float lm_dropout_mask(uint64_t key, int layer, int target, int64_t row,
                       int64_t col, float p)
 {
-    uint64_t h = mix64(key ^ mix64(((uint64_t)(uint32_t)layer << 8 |
-                                    (uint32_t)target) ^
-                                   mix64((uint64_t)row ^
-                                         mix64((uint64_t)col))));
-    double u = (double)(h >> 11) * (1.0 / 9007199254740992.0); /* [0,1) */
-    return u < p ? 0.0f : 1.0f / (1.0f - p);
+    return dropout_at(dropout_base(key, layer, target), row, col, p,
+                      1.0f / (1.0f - p));
 }
 
 /* out(N,I) = x(N,I) * mask of projection (l, t); mask values again into
@@ -163,9 +176,12 @@ float lm_dropout_mask(uint64_t key, int layer, int target, int64_t row,
 static void apply_dropout(float *out, const float *x, uint64_t key, int l,
                           int t, int n, int in, float p)
 {
+    const uint64_t base = dropout_base(key, l, t);
+    const float keep = 1.0f / (1.0f - p);
+
     for (int r = 0; r < n; r++)
         for (int i = 0; i < in; i++) {
-            float m = lm_dropout_mask(key, l, t, r, i, p);
+            float m = dropout_at(base, r, i, p, keep);
             out[(int64_t)r * in + i] = x ? x[(int64_t)r * in + i] * m : m;
         }
 }
