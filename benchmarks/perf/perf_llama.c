@@ -19,6 +19,8 @@
  * llama.cpp's figures from shared/research/native-bench.md are printed
  * beside ours.  The sgemm peak is measured again at the end: if it moved
  * by more than 10 %, someone else used the cores and the ratios are rough.
+ * The peak, the other-load and RSS probes and the model cache are
+ * perf_common.c's, shared with perf_train.
  *
  * Models are written once into a cache folder (-dir, default
  * $TMPDIR/ftsb-perf-models) by random_model.h and reused by later runs.
@@ -28,7 +30,7 @@
  * section 2 (a count not listed skips it); -bt: threads of section 3.  A standalone program: it exits
  * on errors, and it sets OpenBLAS's thread count (it plays the core).
  */
-#define _GNU_SOURCE /* pthread, clock_gettime, strdup */
+#define _GNU_SOURCE /* pthread, getloadavg */
 #include <cblas.h>
 #include <math.h>
 #include <pthread.h>
@@ -36,85 +38,19 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/resource.h>
 #include <sys/stat.h>
-#include <time.h>
-#include <unistd.h>
 
 #include "forward.h"
 #include "generate.h"
 #include "model.h"
+#include "perf_common.h"
 #include "random_model.h"
 
 void blas_ensure_fast_kernels(char **argv); /* core/util/blas.h */
 
 #define GB 1e9
 
-static void die(const char *what, const char *msg)
-{
-    fprintf(stderr, "perf_llama: %s: %s\n", what, msg);
-    exit(EXIT_FAILURE);
-}
-
-static void *xmalloc(size_t n)
-{
-    void *p = malloc(n);
-    if (!p)
-        die("out of memory", "malloc");
-    return p;
-}
-
-static double now(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + ts.tv_nsec * 1e-9;
-}
-
-static int cmp_double(const void *a, const void *b)
-{
-    double x = *(const double *)a, y = *(const double *)b;
-    return (x > y) - (x < y);
-}
-
-static double median(double *v, int n)
-{
-    qsort(v, (size_t)n, sizeof *v, cmp_double);
-    return n % 2 ? v[n / 2] : 0.5 * (v[n / 2 - 1] + v[n / 2]);
-}
-
 /* ---- (1) the limits ------------------------------------------------------ */
-
-/* sgemm GFLOP/s on square n x n, median of 3 samples of >= 0.2 s. */
-static double sgemm_peak(int threads)
-{
-    const int n = 2048;
-    float *a = xmalloc((size_t)n * n * 4), *b = xmalloc((size_t)n * n * 4),
-          *c = xmalloc((size_t)n * n * 4);
-    double t[3];
-
-    for (size_t i = 0; i < (size_t)n * n; i++) {
-        a[i] = (float)(i % 7) * 0.1f;
-        b[i] = (float)(i % 5) * 0.1f;
-    }
-    openblas_set_num_threads(threads);
-    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, n, n, n, 1.0f, a,
-                n, b, n, 0.0f, c, n); /* warm-up */
-    for (int s = 0; s < 3; s++) {
-        int reps = 0;
-        double t0 = now(), el;
-        do {
-            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, n, n, n,
-                        1.0f, a, n, b, n, 0.0f, c, n);
-            reps++;
-        } while ((el = now() - t0) < 0.2);
-        t[s] = 2.0 * n * n * (double)n * reps / el / 1e9;
-    }
-    free(a);
-    free(b);
-    free(c);
-    return median(t, 3);
-}
 
 /* The read-bandwidth probe: 512 MiB (4x the last-level cache plateau),
  * allocated and touched once. */
@@ -123,7 +59,7 @@ static float *bw_buf;
 
 static void bw_init(void)
 {
-    bw_buf = xmalloc(BW_FLOATS * sizeof *bw_buf);
+    bw_buf = perf_xmalloc(BW_FLOATS * sizeof *bw_buf);
     for (size_t i = 0; i < BW_FLOATS; i++)
         bw_buf[i] = (float)(i & 1023) * 1e-3f;
 }
@@ -171,31 +107,31 @@ static double read_bandwidth(int threads)
     for (int s = 0; s < 3; s++) {
         pthread_t th[8];
         struct bw_job j[8];
-        double t0 = now();
+        double t0 = perf_now();
         for (int k = 0; k < threads; k++) {
             j[k] = (struct bw_job){bw_buf + n / threads * k, n / threads, 0};
             if (pthread_create(&th[k], NULL, bw_sum, &j[k]))
-                die("pthread_create", "failed");
+                perf_die("pthread_create", "failed");
         }
         for (int k = 0; k < threads; k++) {
             pthread_join(th[k], NULL);
             sink += j[k].sum;
         }
-        t[s] = (double)(n * sizeof(float)) / (now() - t0) / GB;
+        t[s] = (double)(n * sizeof(float)) / (perf_now() - t0) / GB;
     }
     openblas_set_num_threads(threads);
     for (int s = 0; s < 3; s++) {
-        float *yy = xmalloc((n / 2048) * sizeof *yy);
-        double t0 = now();
+        float *yy = perf_xmalloc((n / 2048) * sizeof *yy);
+        double t0 = perf_now();
         cblas_sgemv(CblasRowMajor, CblasNoTrans, (int)(n / 2048), 2048, 1.0f,
                     bw_buf, 2048, x, 1, 0.0f, yy, 1);
-        u[s] = (double)(n * sizeof(float)) / (now() - t0) / GB;
+        u[s] = (double)(n * sizeof(float)) / (perf_now() - t0) / GB;
         y[0] = yy[0];
         free(yy);
         sink += y[0];
     }
     (void)sink;
-    double a = median(t, 3), b = median(u, 3);
+    double a = perf_median(t, 3), b = perf_median(u, 3);
     return a > b ? a : b;
 }
 
@@ -270,7 +206,7 @@ static void tpool_start(struct tpool *p, int workers)
     p->n_workers = workers;
     for (int i = 0; i < workers; i++)
         if (pthread_create(&p->th[i], NULL, tpool_worker, p))
-            die("pthread_create", "failed");
+            perf_die("pthread_create", "failed");
 }
 
 static void tpool_stop(struct tpool *p)
@@ -281,79 +217,6 @@ static void tpool_stop(struct tpool *p)
     pthread_mutex_unlock(&p->mu);
     for (int i = 0; i < p->n_workers; i++)
         pthread_join(p->th[i], NULL);
-}
-
-/* ---- how busy the machine was (it is shared) ---------------------------------- */
-
-/* CPU seconds all processes spent busy, from /proc/stat, and ours. */
-struct cpu_mark {
-    double busy, own, wall;
-};
-
-static struct cpu_mark cpu_mark(void)
-{
-    struct cpu_mark m = {0, 0, now()};
-    unsigned long long v[8] = {0};
-    FILE *f = fopen("/proc/stat", "r");
-    struct rusage ru;
-
-    if (f && fscanf(f, "cpu %llu %llu %llu %llu %llu %llu %llu %llu", &v[0],
-                    &v[1], &v[2], &v[3], &v[4], &v[5], &v[6], &v[7]) == 8)
-        m.busy = (double)(v[0] + v[1] + v[2] + v[5] + v[6] + v[7]) /
-                 (double)sysconf(_SC_CLK_TCK);
-    if (f)
-        fclose(f);
-    getrusage(RUSAGE_SELF, &ru);
-    m.own = ru.ru_utime.tv_sec + ru.ru_utime.tv_usec * 1e-6 +
-            ru.ru_stime.tv_sec + ru.ru_stime.tv_usec * 1e-6;
-    return m;
-}
-
-/* Cores other processes kept busy since a (0 on a quiet machine). */
-static double others_since(struct cpu_mark a)
-{
-    struct cpu_mark b = cpu_mark();
-    double o = (b.busy - a.busy - (b.own - a.own)) / (b.wall - a.wall);
-    return o > 0 ? o : 0;
-}
-
-/* True when a measurement saw more than 0.15 cores of other load and may
- * be tried again (at most 4 attempts, 20 s apart, said on stderr). */
-static int disturbed(double other, int attempt, const char *what)
-{
-    if (other < 0.15 || attempt >= 4)
-        return 0;
-    fprintf(stderr, "perf_llama: %s: %.2f cores of other load, measuring "
-            "again in 20 s\n", what, other);
-    sleep(20);
-    return 1;
-}
-
-/* ---- peak RSS per model ---------------------------------------------------- */
-
-/* Resets the process's peak RSS (Linux: clear_refs 5). */
-static void rss_reset(void)
-{
-    FILE *f = fopen("/proc/self/clear_refs", "w");
-    if (f) {
-        fputs("5", f);
-        fclose(f);
-    }
-}
-
-/* VmHWM in MiB (peak RSS since the last reset), or -1. */
-static double rss_peak_mib(void)
-{
-    FILE *f = fopen("/proc/self/status", "r");
-    char line[256];
-    double kb = -1;
-
-    while (f && fgets(line, sizeof line, f))
-        if (!strncmp(line, "VmHWM:", 6))
-            kb = atof(line + 6);
-    if (f)
-        fclose(f);
-    return kb < 0 ? -1 : kb / 1024.0;
 }
 
 /* ---- (2) prefill and decode -------------------------------------------------- */
@@ -373,12 +236,12 @@ static double prefill(struct run *r, int n)
     double t0;
 
     if (lm_kv_seq_alloc(&r->pool, &kv, n, &e))
-        die("kv", e.msg);
+        perf_die("kv", e.msg);
     struct lm_seg seg = {r->ids, n, &kv, LM_LOGITS_LAST};
-    t0 = now();
+    t0 = perf_now();
     if (lm_forward(r->m, &r->st, &r->pool, &seg, 1, &e))
-        die("forward", e.msg);
-    t0 = now() - t0;
+        perf_die("forward", e.msg);
+    t0 = perf_now() - t0;
     lm_kv_seq_free(&r->pool, &kv);
     return t0;
 }
@@ -393,19 +256,19 @@ static double decode(struct run *r, int steps)
     double t0;
 
     if (lm_kv_seq_alloc(&r->pool, &kv, 16 + steps, &e))
-        die("kv", e.msg);
+        perf_die("kv", e.msg);
     struct lm_seg seg = {r->ids, 16, &kv, LM_LOGITS_LAST};
     if (lm_forward(r->m, &r->st, &r->pool, &seg, 1, &e))
-        die("forward", e.msg);
+        perf_die("forward", e.msg);
     tok = lm_argmax(r->st.logits, r->m->cfg.vocab);
-    t0 = now();
+    t0 = perf_now();
     for (int i = 0; i < steps; i++) {
         struct lm_seg one = {&tok, 1, &kv, LM_LOGITS_LAST};
         if (lm_forward(r->m, &r->st, &r->pool, &one, 1, &e))
-            die("forward", e.msg);
+            perf_die("forward", e.msg);
         tok = lm_argmax(r->st.logits, r->m->cfg.vocab);
     }
-    t0 = now() - t0;
+    t0 = perf_now() - t0;
     lm_kv_seq_free(&r->pool, &kv);
     return t0;
 }
@@ -460,9 +323,9 @@ static const struct ref *ref_of(const char *shape, const char *type)
 static double generate_rate(const struct lm_model *m, struct lm_state *st,
                             int n, int new_tokens, struct lm_gen_stats *stats)
 {
-    struct lm_gen_request *rq = xmalloc((size_t)n * sizeof *rq);
-    struct lm_gen_result *rs = xmalloc((size_t)n * sizeof *rs);
-    int32_t *ids = xmalloc((size_t)n * 16 * sizeof *ids);
+    struct lm_gen_request *rq = perf_xmalloc((size_t)n * sizeof *rq);
+    struct lm_gen_result *rs = perf_xmalloc((size_t)n * sizeof *rs);
+    int32_t *ids = perf_xmalloc((size_t)n * 16 * sizeof *ids);
     struct lm_gen_opts o = {.max_batch = n, .stats = stats};
     struct lm_err e;
     int64_t total = 0;
@@ -480,10 +343,10 @@ static double generate_rate(const struct lm_model *m, struct lm_state *st,
         rq[i].sampling.top_p = 1.0f;
         rq[i].sampling.repetition_penalty = 1.0f;
     }
-    t0 = now();
+    t0 = perf_now();
     if (lm_generate(m, NULL, st, &o, rq, (size_t)n, rs, &e))
-        die("generate", e.msg);
-    t0 = now() - t0;
+        perf_die("generate", e.msg);
+    t0 = perf_now() - t0;
     for (int i = 0; i < n; i++) {
         total += rs[i].n_tokens;
         lm_gen_result_free(&rs[i]);
@@ -502,38 +365,6 @@ struct opts {
     char models[64], types[64], threads[32];
 };
 
-static int listed(const char *list, const char *item)
-{
-    char buf[64];
-    snprintf(buf, sizeof buf, "%s", list);
-    for (char *s = strtok(buf, ","); s; s = strtok(NULL, ","))
-        if (!strcmp(s, item))
-            return 1;
-    return 0;
-}
-
-/* The model file of shape x type in the cache folder, written if absent. */
-static void model_file(const struct opts *o, const char *shape,
-                       const char *type, int32_t t, char *path, size_t size)
-{
-    struct lm_random_shape s;
-    struct lm_err e;
-    struct stat sb;
-
-    snprintf(path, size, "%s/%s-%s.gguf", o->dir, shape, type);
-    if (stat(path, &sb) == 0)
-        return;
-    if (lm_random_shape_named(shape, &s, &e))
-        die(shape, e.msg);
-    s.n_ctx = 2048;
-    printf("(writing %s ...", path);
-    fflush(stdout);
-    double t0 = now();
-    if (lm_random_model_write(path, &s, t, 1, NULL, &e))
-        die(path, e.msg);
-    printf(" %.0f s)\n", now() - t0);
-}
-
 int main(int argc, char **argv)
 {
     struct opts o = {.batch = 1, .decode_steps = 0, .batch_threads = 2};
@@ -543,6 +374,7 @@ int main(int argc, char **argv)
     static const char *type_names[] = {"f32", "f16"};
     static const int32_t types[] = {LM_F32, LM_F16};
 
+    perf_init("perf_llama");
     blas_ensure_fast_kernels(argv); /* as ftsb does: AVX-512 kernels */
     snprintf(o.dir, sizeof o.dir, "%s/ftsb-perf-models", tmp ? tmp : "/tmp");
     snprintf(o.models, sizeof o.models, "110m,1.1b");
@@ -586,11 +418,11 @@ int main(int argc, char **argv)
            "2048² GFLOP/s | DRAM read GB/s | other load (cores) |\n"
            "|---:|---:|---:|---:|\n");
     for (int t = 1; t <= 2; t++) {
-        struct cpu_mark mk = cpu_mark();
-        peak[t] = sgemm_peak(t);
+        struct perf_cpu_mark mk = perf_cpu_mark();
+        peak[t] = perf_sgemm_peak(t);
         bw[t] = read_bandwidth(t);
         printf("| %d | %.1f | %.1f | %.2f |\n", t, peak[t], bw[t],
-               others_since(mk));
+               perf_others_since(mk));
     }
     fflush(stdout);
 
@@ -620,19 +452,19 @@ int main(int argc, char **argv)
             int steps = o.decode_steps ? o.decode_steps : big ? 16 : 48;
             int reps_p = big ? 1 : 3, reps_d = big ? 2 : 3;
 
-            if (!listed(o.models, shapes[si]) ||
-                !listed(o.types, type_names[ti]))
+            if (!perf_listed(o.models, shapes[si]) ||
+                !perf_listed(o.types, type_names[ti]))
                 continue;
-            model_file(&o, shapes[si], type_names[ti], types[ti], path,
-                       sizeof path);
-            rss_reset();
+            perf_model_file(o.dir, shapes[si], NULL, type_names[ti],
+                            types[ti], path, sizeof path);
+            perf_rss_reset();
             if (lm_model_load(path, NULL, &m, &e))
-                die(path, e.msg);
+                perf_die(path, e.msg);
             memset(&r, 0, sizeof r);
             r.m = m;
             lm_state_init(&r.st);
             lm_kv_pool_init(&r.pool, &m->cfg, 4096);
-            r.ids = xmalloc(P * sizeof *r.ids);
+            r.ids = perf_xmalloc(P * sizeof *r.ids);
             for (int i = 0; i < P; i++)
                 r.ids[i] = 3 + (int32_t)((i * 2654435761u) %
                                          (uint32_t)(m->cfg.vocab - 3));
@@ -646,57 +478,58 @@ int main(int argc, char **argv)
                 char tt[4];
                 double tp[4], td[4];
                 snprintf(tt, sizeof tt, "%d", t);
-                if (!listed(o.threads, tt))
+                if (!perf_listed(o.threads, tt))
                     continue;
-                struct cpu_mark mk;
+                struct perf_cpu_mark mk;
                 double pk, bwt, other;
                 /* the limits are measured before and after each part and
                  * averaged: this VM's speed drifts by tens of percent
                  * within a minute even with nothing else running */
                 for (int attempt = 1;; attempt++) {
-                    mk = cpu_mark();
-                    pk = sgemm_peak(t); /* sets the thread count */
+                    mk = perf_cpu_mark();
+                    pk = perf_sgemm_peak(t); /* sets the thread count */
                     for (int k = 0; k < reps_p; k++)
                         tp[k] = prefill(&r, P);
-                    pk = 0.5 * (pk + sgemm_peak(t));
+                    pk = 0.5 * (pk + perf_sgemm_peak(t));
                     bwt = read_bandwidth(t);
                     for (int k = 0; k < reps_d; k++)
                         td[k] = decode(&r, steps);
                     bwt = 0.5 * (bwt + read_bandwidth(t));
-                    if (!disturbed(other = others_since(mk), attempt, label))
+                    other = perf_others_since(mk);
+                    if (!perf_disturbed(other, attempt, 4, label))
                         break;
                 }
-                double pp = P / median(tp, reps_p);
+                double pp = P / perf_median(tp, reps_p);
                 double gf = prefill_flops(&m->cfg, P) * pp / P / 1e9;
-                double tg = steps / median(td, reps_d);
+                double tg = steps / perf_median(td, reps_d);
                 double bytes = decode_bytes(m, 16 + steps / 2);
                 printf("| %s | %d | %.1f | %.0f | %.0f | %.0f %% | %.1f | "
                        "%.2f | %.1f | %.1f | %.0f %% | %.2f | %.2f | %.0f |\n",
                        label, t, pp, gf, pk, 100.0 * gf / pk,
                        ref ? ref->pp[t] : 0.0, tg, bytes * tg / GB, bwt,
                        100.0 * bytes * tg / GB / bwt, ref ? ref->tg[t] : 0.0,
-                       other, rss_peak_mib());
+                       other, perf_rss_peak_mib());
                 if (t == 2 && types[ti] != LM_F32) {
                     /* narrow weights decode on the calling thread unless
                      * the host lends a pool: with one */
                     lm_scratch_set_parallel(&r.st.ws, &par);
                     for (int attempt = 1;; attempt++) {
-                        mk = cpu_mark();
+                        mk = perf_cpu_mark();
                         bwt = read_bandwidth(2);
                         for (int k = 0; k < reps_d; k++)
                             td[k] = decode(&r, steps);
                         bwt = 0.5 * (bwt + read_bandwidth(2));
-                        if (!disturbed(other = others_since(mk), attempt,
-                                       label))
+                        other = perf_others_since(mk);
+                        if (!perf_disturbed(other, attempt, 4, label))
                             break;
                     }
                     lm_scratch_set_parallel(&r.st.ws, NULL);
-                    tg = steps / median(td, reps_d);
+                    tg = steps / perf_median(td, reps_d);
                     printf("| %s, lent 2-thread pool | 2 | | | | | | %.2f | "
                            "%.1f | %.1f | %.0f %% | %.2f | %.2f | %.0f |\n",
                            label, tg, bytes * tg / GB, bwt,
                            100.0 * bytes * tg / GB / bwt,
-                           ref ? ref->tg[2] : 0.0, other, rss_peak_mib());
+                           ref ? ref->tg[2] : 0.0, other, perf_rss_peak_mib());
                 }
                 fflush(stdout);
             }
@@ -724,38 +557,38 @@ int main(int argc, char **argv)
                 int big = si == 1;
                 int new_tokens = big ? 12 : o.quick ? 32 : 48;
 
-                if (!listed(o.models, shapes[si]) ||
-                    !listed(o.types, type_names[ti]) || (big && ti == 1))
+                if (!perf_listed(o.models, shapes[si]) ||
+                    !perf_listed(o.types, type_names[ti]) || (big && ti == 1))
                     continue; /* 1.1B: F32 only, for time */
-                model_file(&o, shapes[si], type_names[ti], types[ti], path,
-                           sizeof path);
-                rss_reset();
+                perf_model_file(o.dir, shapes[si], NULL, type_names[ti],
+                                types[ti], path, sizeof path);
+                perf_rss_reset();
                 if (lm_model_load(path, NULL, &m, &e))
-                    die(path, e.msg);
+                    perf_die(path, e.msg);
                 lm_state_init(&st);
                 generate_rate(m, &st, 1, 2, &s1); /* warm-up */
-                struct cpu_mark mk;
+                struct perf_cpu_mark mk;
                 double one, many, other;
                 /* one and 64 alternate, three times each, medians: the
                  * machine's speed drifts between the two otherwise */
                 for (int attempt = 1;; attempt++) {
                     double r1[3], r64[3];
-                    mk = cpu_mark();
+                    mk = perf_cpu_mark();
                     for (int k = 0; k < 3; k++) {
                         r1[k] = generate_rate(m, &st, 1, new_tokens, &s1);
                         r64[k] = generate_rate(m, &st, 64, new_tokens, &s64);
                     }
-                    one = median(r1, 3);
-                    many = median(r64, 3);
-                    if (!disturbed(other = others_since(mk), attempt,
-                                   shapes[si]))
+                    one = perf_median(r1, 3);
+                    many = perf_median(r64, 3);
+                    other = perf_others_since(mk);
+                    if (!perf_disturbed(other, attempt, 4, shapes[si]))
                         break;
                 }
                 printf("| %s %s | %d | %.2f | %.1f | %.1fx | %lld | %.2f | "
                        "%.2f | %.2f | %.0f |\n", shapes[si], type_names[ti],
                        new_tokens, one, many, many / one,
                        (long long)s64.decode_steps, s64.prefill_s,
-                       s64.decode_s, other, rss_peak_mib());
+                       s64.decode_s, other, perf_rss_peak_mib());
                 fflush(stdout);
                 lm_state_free(&st);
                 lm_model_free(m);
@@ -763,7 +596,7 @@ int main(int argc, char **argv)
         }
     }
 
-    peak_end = sgemm_peak(2);
+    peak_end = perf_sgemm_peak(2);
     if (getloadavg(load, 3) < 0)
         load[0] = -1;
     printf("\nsgemm peak (2 threads) at the end: %.1f GFLOP/s (%+.0f %% vs the "
@@ -772,8 +605,7 @@ int main(int argc, char **argv)
            fabs(peak_end / peak[2] - 1.0) > 0.10
                ? " - the peak moved: other work shared the cores"
                : "");
-    struct rusage ru;
-    getrusage(RUSAGE_SELF, &ru);
-    printf("process peak RSS: %.0f MiB\n", ru.ru_maxrss / 1024.0);
+    printf("peak RSS since the last model was loaded: %.0f MiB\n",
+           perf_rss_max_mib());
     return 0;
 }
