@@ -45,6 +45,7 @@
 #include "model.h"
 #include "perf_common.h"
 #include "random_model.h"
+#include "util/pool.h"
 
 void blas_ensure_fast_kernels(char **argv); /* core/util/blas.h */
 
@@ -135,88 +136,12 @@ static double read_bandwidth(int threads)
     return a > b ? a : b;
 }
 
-/* ---- a host thread pool (what the core would lend the engine) ------------ */
+/* ---- the host's thread pool (core/util/pool.h), as the core lends it ---- */
 
-/* Persistent workers that wait on a condition variable (passively: the
- * engine uses the pool only while no BLAS call runs); the calling thread
- * takes tasks too. */
-struct tpool {
-    pthread_mutex_t mu;
-    pthread_cond_t go, done;
-    lm_task_fn fn;
-    void *arg;
-    int n_tasks, next, pending, gen, quit, n_workers;
-    pthread_t th[8];
-};
-
-static void tpool_drain(struct tpool *p) /* with mu held */
+static void core_pool_run(void *pool, int n_tasks, lm_task_fn fn, void *arg)
 {
-    while (p->next < p->n_tasks) {
-        int i = p->next++;
-        pthread_mutex_unlock(&p->mu);
-        p->fn(p->arg, i);
-        pthread_mutex_lock(&p->mu);
-        if (--p->pending == 0)
-            pthread_cond_signal(&p->done);
-    }
-}
-
-static void *tpool_worker(void *arg)
-{
-    struct tpool *p = arg;
-    int seen = 0;
-
-    pthread_mutex_lock(&p->mu);
-    for (;;) {
-        while (p->gen == seen && !p->quit)
-            pthread_cond_wait(&p->go, &p->mu);
-        if (p->quit)
-            break;
-        seen = p->gen;
-        tpool_drain(p);
-    }
-    pthread_mutex_unlock(&p->mu);
-    return NULL;
-}
-
-static void tpool_run(void *pool, int n_tasks, lm_task_fn fn, void *arg)
-{
-    struct tpool *p = pool;
-
-    pthread_mutex_lock(&p->mu);
-    p->fn = fn;
-    p->arg = arg;
-    p->n_tasks = n_tasks;
-    p->next = 0;
-    p->pending = n_tasks;
-    p->gen++;
-    pthread_cond_broadcast(&p->go);
-    tpool_drain(p);
-    while (p->pending > 0)
-        pthread_cond_wait(&p->done, &p->mu);
-    pthread_mutex_unlock(&p->mu);
-}
-
-static void tpool_start(struct tpool *p, int workers)
-{
-    memset(p, 0, sizeof *p);
-    pthread_mutex_init(&p->mu, NULL);
-    pthread_cond_init(&p->go, NULL);
-    pthread_cond_init(&p->done, NULL);
-    p->n_workers = workers;
-    for (int i = 0; i < workers; i++)
-        if (pthread_create(&p->th[i], NULL, tpool_worker, p))
-            perf_die("pthread_create", "failed");
-}
-
-static void tpool_stop(struct tpool *p)
-{
-    pthread_mutex_lock(&p->mu);
-    p->quit = 1;
-    pthread_cond_broadcast(&p->go);
-    pthread_mutex_unlock(&p->mu);
-    for (int i = 0; i < p->n_workers; i++)
-        pthread_join(p->th[i], NULL);
+    (void)pool;
+    pool_for(n_tasks, fn, arg);
 }
 
 /* ---- (2) prefill and decode -------------------------------------------------- */
@@ -437,9 +362,8 @@ int main(int argc, char **argv)
            "bandwidth | llama.cpp tg128 | other load | peak RSS MiB |\n"
            "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"
            "---:|\n");
-    struct tpool pool;
-    tpool_start(&pool, 1); /* with the caller: 2 threads */
-    struct lm_parallel par = {tpool_run, &pool, 2};
+    pool_start(2); /* the caller and one worker, as `ftsb --threads 2` */
+    struct lm_parallel par = {core_pool_run, NULL, 2};
 
     for (int si = 0; si < 2; si++) {
         for (int ti = 0; ti < 2; ti++) {
@@ -538,7 +462,7 @@ int main(int argc, char **argv)
             lm_model_free(m);
         }
     }
-    tpool_stop(&pool);
+    pool_stop();
 
     if (o.batch) {
         printf("\n## Batched generation (%d threads): 64 chats of 16 prompt "
