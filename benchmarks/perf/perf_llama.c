@@ -10,10 +10,12 @@
  * ratio to the sgemm peak (useful FLOPs / time / peak), and
  * single-sequence decode tokens/s (the n = 1 path) with its ratio to the
  * bandwidth (weight bytes read per token x tokens/s / bandwidth); F16
- * decode also with a 2-thread pool lent through struct lm_parallel, which
- * the engine uses for narrow weights when a host offers one.
- * (3) Batched generation through lm_generate: 64 chats at once against one
- * chat alone, aggregate tokens/s (prompt processing included), the two
+ * prefill and decode also with the core's 2-thread pool lent through
+ * struct lm_parallel, as ftsb lends it to the plugin (the engine converts
+ * narrow-weight tiles and runs decode dots on it).
+ * (3) Batched generation through lm_generate, with the pool lent: 64 chats
+ * at once against one chat alone, aggregate tokens/s (prompt processing
+ * included), the two
  * measured alternately, medians of three.  (4) Peak RSS per model (the mapped
  * weights count: F32 weights are used in place from the mapping).
  * llama.cpp's figures from shared/research/native-bench.md are printed
@@ -434,11 +436,16 @@ int main(int argc, char **argv)
                        100.0 * bytes * tg / GB / bwt, ref ? ref->tg[t] : 0.0,
                        other, perf_rss_peak_mib());
                 if (t == 2 && types[ti] != LM_F32) {
-                    /* narrow weights decode on the calling thread unless
-                     * the host lends a pool: with one */
+                    /* narrow weights are converted into tiles (prefill)
+                     * and decoded on the calling thread unless the host
+                     * lends a pool, as ftsb's does: with one */
                     lm_scratch_set_parallel(&r.st.ws, &par);
                     for (int attempt = 1;; attempt++) {
                         mk = perf_cpu_mark();
+                        pk = perf_sgemm_peak(2);
+                        for (int k = 0; k < reps_p; k++)
+                            tp[k] = prefill(&r, P);
+                        pk = 0.5 * (pk + perf_sgemm_peak(2));
                         bwt = read_bandwidth(2);
                         for (int k = 0; k < reps_d; k++)
                             td[k] = decode(&r, steps);
@@ -448,10 +455,14 @@ int main(int argc, char **argv)
                             break;
                     }
                     lm_scratch_set_parallel(&r.st.ws, NULL);
+                    pp = P / perf_median(tp, reps_p);
+                    gf = prefill_flops(&m->cfg, P) * pp / P / 1e9;
                     tg = steps / perf_median(td, reps_d);
-                    printf("| %s, lent 2-thread pool | 2 | | | | | | %.2f | "
-                           "%.1f | %.1f | %.0f %% | %.2f | %.2f | %.0f |\n",
-                           label, tg, bytes * tg / GB, bwt,
+                    printf("| %s, lent 2-thread pool | 2 | %.1f | %.0f | %.0f "
+                           "| %.0f %% | %.1f | %.2f | %.1f | %.1f | %.0f %% | "
+                           "%.2f | %.2f | %.0f |\n",
+                           label, pp, gf, pk, 100.0 * gf / pk,
+                           ref ? ref->pp[2] : 0.0, tg, bytes * tg / GB, bwt,
                            100.0 * bytes * tg / GB / bwt,
                            ref ? ref->tg[2] : 0.0, other, perf_rss_peak_mib());
                 }
@@ -462,7 +473,6 @@ int main(int argc, char **argv)
             lm_model_free(m);
         }
     }
-    pool_stop();
 
     if (o.batch) {
         printf("\n## Batched generation (%d threads): 64 chats of 16 prompt "
@@ -490,6 +500,9 @@ int main(int argc, char **argv)
                 if (lm_model_load(path, NULL, &m, &e))
                     perf_die(path, e.msg);
                 lm_state_init(&st);
+                /* as the plugin runs it: the host's pool lent (it matters
+                 * for narrow weights only) */
+                lm_scratch_set_parallel(&st.ws, &par);
                 generate_rate(m, &st, 1, 2, &s1); /* warm-up */
                 struct perf_cpu_mark mk;
                 double one, many, other;
@@ -531,5 +544,6 @@ int main(int argc, char **argv)
                : "");
     printf("peak RSS since the last model was loaded: %.0f MiB\n",
            perf_rss_max_mib());
+    pool_stop();
     return 0;
 }
