@@ -272,6 +272,7 @@ static ftsb_status clone_instance(ftsb_ctx *ctx, const struct llama *b,
     n->batch = b->batch;
     n->kv_budget = b->kv_budget;
     n->hash = b->hash;
+    n->file_wtype = b->file_wtype;
     n->tuned_full = b->tuned_full;
     if (b->tuned_full || b->adapter) {
         if ((st = lm_model_to_f32(n->model, &e)))
@@ -361,7 +362,7 @@ static ftsb_status save_outputs(ftsb_ctx *ctx, const struct llama *t,
 {
     struct lm_err e = {0};
     struct lm_adapter_base base;
-    int32_t mt = t->model->cfg.wtype;
+    int32_t mt = t->file_wtype; /* the file's, even after a conversion */
 
     if (t->adapter) {
         int32_t dt = o->save_dtype >= 0 ? o->save_dtype : LM_F32;
@@ -387,7 +388,6 @@ static ftsb_status save_outputs(ftsb_ctx *ctx, const struct llama *t,
         struct lm_model_opts mo = {t->model->cfg.ctx};
         struct lm_model *m = NULL;
         ftsb_status st;
-        mt = t->model->cfg.wtype;
         if ((st = lm_model_load(t->path, &mo, &m, &e)) ||
             (st = lm_model_to_f32(m, &e)) ||
             (st = lm_model_merge_lora(m, t->adapter, t->lora_scale, &e)) ||
@@ -401,19 +401,12 @@ static ftsb_status save_outputs(ftsb_ctx *ctx, const struct llama *t,
         }
         lm_model_free(m);
     } else {
-        /* full fine-tuning: the weights are F32 now; the base's type is
-         * what the file had */
-        int32_t base_type = LM_F16;
-        struct lm_model_opts mo = {0};
-        struct lm_model *probe = NULL;
-        if (!lm_model_load(t->path, &mo, &probe, &e))
-            base_type = probe->cfg.wtype;
-        lm_model_free(probe);
+        /* full fine-tuning: the weights are F32 now; by default they
+         * are saved in the type the file had */
+        int32_t ft = t->file_wtype;
         if (lm_model_save_gguf(t->model, o->save_model,
                                o->save_dtype >= 0 ? o->save_dtype
-                               : base_type == LM_F32 || base_type == LM_BF16
-                                   ? base_type
-                                   : LM_F16,
+                               : ft == LM_F32 || ft == LM_BF16 ? ft : LM_F16,
                                &e))
             return llama_fail_lm(ctx, &e);
     }

@@ -35,6 +35,8 @@ struct llama {
     uint64_t hash;         /* of the model's weights: the file's bytes, or
                               the trained F32 weights of a fine-tuned copy */
     bool tuned_full;       /* weights trained in memory (full fine-tuning) */
+    int32_t file_wtype;    /* type of the file's projection weights (enum
+                              lm_type), kept after a conversion to F32 */
     struct lm_adapter *adapter; /* owned, attached to model; NULL = none */
     float lora_scale;      /* the user's multiplier of the adapter */
     uint64_t adapter_hash; /* names the adapter's content */

@@ -380,6 +380,7 @@ static ftsb_status llama_create(ftsb_ctx *ctx, const ftsb_config *cfg,
         st = llama_fail_lm(ctx, &e);
         goto fail;
     }
+    b->file_wtype = b->model->cfg.wtype;
     if (tok_n_vocab(b->vocab) != b->model->cfg.vocab) {
         st = host->fail(ctx, FTSB_E_FORMAT, "model '%s': the vocabulary has "
                         "%d tokens but the embedding %d rows", b->path,

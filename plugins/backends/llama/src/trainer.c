@@ -383,7 +383,7 @@ static ftsb_status ckpt_resume(struct run *r, int64_t *start,
 
 /* ---- one step ----------------------------------------------------------------------- */
 
-static ftsb_status grow_batch(struct run *r, int64_t rows, int32_t seqs,
+static ftsb_status grow_batch(struct run *r, int64_t rows,
                               struct lm_err *err)
 {
     if (rows > r->tok_cap) {
@@ -397,7 +397,6 @@ static ftsb_status grow_batch(struct run *r, int64_t rows, int32_t seqs,
             return lm_fail(err, FTSB_E_NOMEM, "out of memory");
         r->tok_cap = rows;
     }
-    (void)seqs; /* len holds batch entries, allocated once */
     return FTSB_OK;
 }
 
@@ -433,7 +432,7 @@ static ftsb_status train_step(struct run *r, int64_t step, double *loss_out,
         int64_t rows = set->seq[ids[i]].n, j = i + 1;
         while (j < r->batch && rows + set->seq[ids[j]].n <= o->micro_rows)
             rows += set->seq[ids[j++]].n;
-        if ((st = grow_batch(r, rows, (int32_t)(j - i), err)))
+        if ((st = grow_batch(r, rows, err)))
             return st;
         for (int64_t k = i, off = 0; k < j; k++) {
             const struct lm_train_seq *s = &set->seq[ids[k]];
